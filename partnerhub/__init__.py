@@ -1,0 +1,5 @@
+"""PartnerHub: partner relationship management on Django."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,42 @@
+"""Authentication backend that knows about partners."""
+
+from django.contrib.auth.backends import ModelBackend
+
+from partnerhub.choices import SIGN_IN_STATUSES
+
+
+def user_may_sign_in(user) -> bool:
+    """Vendor staff may always sign in; partner users only while a partner of theirs may sign in."""
+    if not user.is_active:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return user.memberships.filter(is_active=True, partner__status__in=SIGN_IN_STATUSES).exists()
+
+
+class PartnerAwareModelBackend(ModelBackend):
+    """Django's model backend with two partner rules.
+
+    * A partner user whose every partner is suspended or offboarded (or whose memberships are all
+      deactivated) cannot sign in.
+    * Partner users never get global model permissions, even if a group was misconfigured: a global
+      permission would see every partner.
+    """
+
+    def user_can_authenticate(self, user) -> bool:
+        return super().user_can_authenticate(user) and user_may_sign_in(user)
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if not (user_obj.is_staff or user_obj.is_superuser):
+            return set()
+        return super().get_all_permissions(user_obj, obj)
+
+    def get_user_permissions(self, user_obj, obj=None):
+        if not (user_obj.is_staff or user_obj.is_superuser):
+            return set()
+        return super().get_user_permissions(user_obj, obj)
+
+    def get_group_permissions(self, user_obj, obj=None):
+        if not (user_obj.is_staff or user_obj.is_superuser):
+            return set()
+        return super().get_group_permissions(user_obj, obj)

@@ -1,0 +1,93 @@
+"""Shared fixtures: two competing partners, every role, and API clients."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from partnerhub import services
+from partnerhub.choices import MembershipRole, StaffRole
+from tests.factories import UserFactory, make_member, make_partner, make_staff
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def partner_a(db):
+    return make_partner("Acme Resellers")
+
+
+@pytest.fixture
+def partner_b(db):
+    return make_partner("Bolt Distribution", partner_type="distributor")
+
+
+@pytest.fixture
+def admin_a(partner_a):
+    return make_member(partner_a, MembershipRole.ADMIN, username="alice")
+
+
+@pytest.fixture
+def rep_a(partner_a):
+    return make_member(partner_a, MembershipRole.REP, username="arnold")
+
+
+@pytest.fixture
+def admin_b(partner_b):
+    return make_member(partner_b, MembershipRole.ADMIN, username="bella")
+
+
+@pytest.fixture
+def rep_b(partner_b):
+    return make_member(partner_b, MembershipRole.REP, username="boris")
+
+
+@pytest.fixture
+def manager_a(partner_a):
+    """A channel manager who manages partner A only."""
+    return make_staff(StaffRole.CHANNEL_MANAGER, manages=[partner_a], username="carla")
+
+
+@pytest.fixture
+def manager_b(partner_b):
+    """A channel manager who manages partner B only (not A)."""
+    return make_staff(StaffRole.CHANNEL_MANAGER, manages=[partner_b], username="colin")
+
+
+@pytest.fixture
+def partner_ops(db):
+    return make_staff(StaffRole.PARTNER_OPERATIONS, username="olga")
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def client_for(user) -> APIClient:
+    """An API client authenticated with a real API key of ``user``."""
+    _, key = services.api_token_create(actor=user, user=user, name="tests")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+@pytest.fixture
+def api_as():
+    return client_for

@@ -1,0 +1,114 @@
+"""The access layer with two partners and every role."""
+
+import pytest
+from guardian.shortcuts import assign_perm
+
+from partnerhub import access, services
+from partnerhub.choices import MembershipRole, PartnerStatus
+from partnerhub.models import Invitation, Membership, Partner
+
+pytestmark = pytest.mark.django_db
+
+
+def ids(qs):
+    return set(qs.values_list("pk", flat=True))
+
+
+def test_partner_users_see_only_their_partner(partner_a, partner_b, admin_a, rep_a, admin_b):
+    assert ids(Partner.objects.for_user(rep_a)) == {partner_a.pk}
+    assert ids(Partner.objects.for_user(admin_b)) == {partner_b.pk}
+    assert ids(Membership.objects.for_user(rep_a)) == set(
+        Membership.objects.filter(partner=partner_a).values_list("pk", flat=True)
+    )
+    assert not Membership.objects.for_user(rep_a).filter(partner=partner_b).exists()
+
+
+def test_rep_cannot_administer_but_admin_can(partner_a, admin_a, rep_a):
+    assert ids(Partner.objects.for_user(rep_a, "change")) == set()
+    assert ids(Partner.objects.for_user(admin_a, "change")) == {partner_a.pk}
+    assert not Membership.objects.for_user(rep_a, "change").exists()
+    assert Membership.objects.for_user(admin_a, "change").count() == 2
+    assert ids(access.partners_for(rep_a, Invitation, "add")) == set()
+    assert ids(access.partners_for(admin_a, Invitation, "add")) == {partner_a.pk}
+
+
+def test_channel_manager_sees_granted_partners_only(partner_a, partner_b, manager_a, manager_b, admin_a, admin_b):
+    assert ids(Partner.objects.for_user(manager_a)) == {partner_a.pk}
+    assert ids(Partner.objects.for_user(manager_b)) == {partner_b.pk}
+    assert set(Membership.objects.for_user(manager_a).values_list("partner_id", flat=True)) == {partner_a.pk}
+
+
+def test_channel_manager_with_some_partners(partner_a, partner_b, manager_a):
+    third = services.partner_create(actor=None, name="Crest Referral", partner_type="referral", status="active")
+    services.channel_manager_assign(actor=None, partner=third, manager=manager_a)
+    manager_a = type(manager_a).objects.get(pk=manager_a.pk)
+    assert ids(Partner.objects.for_user(manager_a)) == {partner_a.pk, third.pk}
+    services.channel_manager_unassign(actor=None, partner=partner_a, manager=manager_a)
+    assert ids(Partner.objects.for_user(manager_a)) == {third.pk}
+
+
+def test_vendor_wide_role_sees_every_partner(partner_a, partner_b, partner_ops, superuser):
+    assert ids(Partner.objects.for_user(partner_ops)) >= {partner_a.pk, partner_b.pk}
+    assert ids(Partner.objects.for_user(superuser)) >= {partner_a.pk, partner_b.pk}
+
+
+def test_anonymous_and_inactive_see_nothing(partner_a, rep_a):
+    from django.contrib.auth.models import AnonymousUser
+
+    assert not Partner.objects.for_user(AnonymousUser()).exists()
+    rep_a.is_active = False
+    assert not Partner.objects.for_user(rep_a).exists()
+
+
+def test_global_permission_never_widens_partner_user(partner_a, partner_b, rep_a):
+    """A stray model-level permission on a partner user's group must not reveal partner B."""
+    assign_perm("partnerhub.view_membership", partner_a.members_group)
+    assign_perm("partnerhub.access_partner", partner_a.members_group)
+    rep = type(rep_a).objects.get(pk=rep_a.pk)
+    assert ids(Partner.objects.for_user(rep)) == {partner_a.pk}
+    assert not Membership.objects.for_user(rep).filter(partner=partner_b).exists()
+    assert not rep.has_perm("partnerhub.view_membership")
+
+
+def test_suspended_partner_drops_out_of_scope(partner_a, rep_a, manager_a):
+    services.partner_suspend(actor=manager_a, partner=partner_a, reason="Unpaid invoices")
+    assert not Partner.objects.for_user(rep_a).exists()
+    assert ids(Partner.objects.for_user(manager_a)) == {partner_a.pk}
+
+
+def test_deactivated_member_loses_access(partner_a, admin_a, rep_a):
+    membership = Membership.objects.get(user=rep_a, partner=partner_a)
+    services.membership_deactivate(actor=admin_a, membership=membership)
+    rep = type(rep_a).objects.get(pk=rep_a.pk)
+    assert not Partner.objects.for_user(rep).exists()
+
+
+def test_person_in_two_partners_sees_both(partner_a, partner_b, rep_a):
+    services.membership_add(actor=None, partner=partner_b, user=rep_a, role=MembershipRole.REP)
+    assert ids(Partner.objects.for_user(rep_a)) == {partner_a.pk, partner_b.pk}
+
+
+def test_access_object_hides_existence(partner_a, partner_b, rep_a):
+    assert access.access_object(Partner, rep_a, partner_a.pk) == partner_a
+    with pytest.raises(access.NotFound):
+        access.access_object(Partner, rep_a, partner_b.pk)
+    with pytest.raises(access.NotFound):
+        access.access_object(Partner, rep_a, 987654321)
+    with pytest.raises(access.NotFound):
+        access.access_object(Partner, rep_a, "not-a-number")
+
+
+def test_partner_users_hold_no_global_permissions(partner_a, admin_a, rep_a):
+    for user in (admin_a, rep_a):
+        user = type(user).objects.get(pk=user.pk)
+        assert user.get_all_permissions() == set()
+
+
+def test_status_lifecycle_is_enforced(partner_a, manager_a):
+    from partnerhub.errors import ConflictError, DomainError
+
+    with pytest.raises(DomainError):
+        services.partner_suspend(actor=manager_a, partner=partner_a, reason="")
+    services.partner_change_status(actor=manager_a, partner=partner_a, status=PartnerStatus.OFFBOARDED, reason="Left")
+    with pytest.raises(ConflictError):
+        services.partner_reactivate(actor=manager_a, partner=partner_a)
