@@ -216,6 +216,62 @@ def partner_reactivate(*, actor: User | None, partner: Partner, reason: str = ""
     return partner_change_status(actor=actor, partner=partner, status=PartnerStatus.ACTIVE, reason=reason)
 
 
+# Tiers ---------------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tier_create(
+    *,
+    actor: User | None,
+    name: str,
+    rank: int,
+    slug: str = "",
+    description: str = "",
+    min_annual_revenue: Any = 0,
+    min_certified_reps: int = 0,
+    requirements: str = "",
+    benefits: str = "",
+    discount_percent: Any = 0,
+) -> Tier:
+    """Add a level to the partner program. ``rank`` orders tiers (1 is the entry tier) and must be free."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.core.exceptions import ValidationError
+
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Give the tier a name.", field="name")
+    slug = slugify(slug or name)[:80]
+    if Tier.objects.filter(name__iexact=name).exists():
+        raise ConflictError(f"A tier named “{name}” already exists.", field="name")
+    if Tier.objects.filter(slug=slug).exists():
+        raise ConflictError(f"The slug “{slug}” is already used by another tier.", field="slug")
+    if Tier.objects.filter(rank=rank).exists():
+        raise ConflictError(f"Rank {rank} is already taken by another tier.", field="rank")
+    try:
+        revenue, discount = Decimal(str(min_annual_revenue)), Decimal(str(discount_percent))
+    except InvalidOperation:
+        raise DomainError("Give amounts and percentages as numbers, e.g. 250000 or 12.5.") from None
+    tier = Tier(
+        name=name,
+        slug=slug,
+        rank=rank,
+        description=description.strip(),
+        min_annual_revenue=revenue,
+        min_certified_reps=min_certified_reps,
+        requirements=requirements.strip(),
+        benefits=benefits.strip(),
+        discount_percent=discount,
+    )
+    try:
+        tier.full_clean()
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise DomainError(messages[0], field=field) from None
+    tier.save()
+    return tier
+
+
 # Channel managers and staff roles ------------------------------------------------------------------------------
 
 
