@@ -1,12 +1,460 @@
-"""The vendor console: Django's admin, made into the channel team's working console."""
+"""The vendor console: Django's admin, made into the channel team's working console.
 
-from django.contrib.admin import AdminSite
+Everything the console shows passes through one function, ``console_scoped``: partner-owned rows and partners
+go through the access layer (``access.scoped``); the few core models that are not partner-owned have an
+explicit rule registered with ``scope_rule``. ``ScopedModelAdmin`` and ``ScopedInline`` apply it once, in
+``get_queryset``, and refuse subclasses that define their own ``get_queryset`` or ``get_object`` — so a new
+console page cannot forget the scope. Objects outside the scope answer 404, never the admin's "doesn't
+exist" redirect, so ids reveal nothing.
+
+Writes go through services. A service that refuses (``DomainError``) rolls the whole save back and the form
+is shown again with the service's message next to the field it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+
+from partnerhub import access, selectors
+from partnerhub.choices import PartnerStatus
+from partnerhub.errors import DomainError
+from partnerhub.models import ApiToken, AuditEvent, Membership, Partner, PartnerBrand, Tier, User
+
+ScopeRule = Callable[[models.QuerySet, object, str], models.QuerySet]
+
+_RULES: dict[type[models.Model], ScopeRule] = {}
 
 
-class ConsoleSite(AdminSite):
+def scope_rule(*model_classes: type[models.Model]) -> Callable[[ScopeRule], ScopeRule]:
+    """Declare how the console scopes a model that is neither ``Partner`` nor partner-owned.
+
+    Feature apps register rules for such models from their ``admin.py``; without a rule, ``console_scoped``
+    hands the queryset to ``access.scoped``, which refuses models that do not declare ``partner_field``.
+    """
+
+    def register(rule: ScopeRule) -> ScopeRule:
+        for model in model_classes:
+            _RULES[model] = rule
+        return rule
+
+    return register
+
+
+def console_scoped(queryset: models.QuerySet, user, action: str = "view") -> models.QuerySet:
+    """The rows of ``queryset`` that ``user`` may perform ``action`` on in the console."""
+    rule = _RULES.get(queryset.model)
+    if rule is not None:
+        return rule(queryset, user, action)
+    return access.scoped(queryset, user, action)
+
+
+def console_can(user, action: str, obj: models.Model) -> bool:
+    """Whether ``user`` may perform ``action`` on ``obj`` (``access.can`` for partner data; one query)."""
+    model = type(obj)
+    if model not in _RULES:
+        return access.can(user, action, obj)
+    return console_scoped(model._default_manager.filter(pk=obj.pk), user, action).exists()
+
+
+def _has_model_perm(user, model: type[models.Model], action: str) -> bool:
+    opts = model._meta
+    return user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
+
+
+@scope_rule(PartnerBrand)
+def _scope_brands(queryset, user, action):
+    # A brand is the partner's: the access layer decides on the partner, with the brand's model permission.
+    if access.is_authenticated(user) and user.is_superuser:
+        return queryset
+    return queryset.filter(partner__in=access.partners_for(user, PartnerBrand, action).values("pk"))
+
+
+@scope_rule(AuditEvent)
+def _scope_audit(queryset, user, action):
+    # The trail is append-only: it can be read, never changed, and only as selectors.audit_list allows.
+    if action != "view":
+        return queryset.none()
+    return queryset & selectors.audit_list(user=user)
+
+
+@scope_rule(Tier)
+def _scope_tiers(queryset, user, action):
+    # Tiers are program-wide configuration, not partner data: the model permission decides.
+    if access.is_vendor_staff(user) and (user.is_superuser or _has_model_perm(user, Tier, action)):
+        return queryset
+    return queryset.none()
+
+
+@scope_rule(User)
+def _scope_users(queryset, user, action):
+    """Vendor-wide roles see every account; other staff only the people of partners whose team they see."""
+    if not access.is_vendor_staff(user):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    if not _has_model_perm(user, User, action):
+        return queryset.none()
+    if access.sees_all_partners(user):
+        return queryset
+    if action != "view":
+        return queryset.none()
+    return queryset.filter(pk__in=access.scoped(Membership.objects.all(), user, "view").values("user_id"))
+
+
+@scope_rule(ApiToken)
+def _scope_tokens(queryset, user, action):
+    if not access.is_vendor_staff(user):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    if not _has_model_perm(user, ApiToken, action):
+        return queryset.none()
+    return queryset.filter(user__in=_scope_users(User.objects.all(), user, "view").values("pk"))
+
+
+# Scoped admin classes -------------------------------------------------------------------------------------------
+
+
+def _can_cached(request, action: str, obj: models.Model) -> bool:
+    # The admin asks the same question many times while drawing one page; answer it once per request.
+    memo = request.__dict__.setdefault("_console_can", {})
+    key = (obj._meta.label, obj.pk, action)
+    if key not in memo:
+        memo[key] = console_can(request.user, action, obj)
+    return memo[key]
+
+
+def _is_scoped_target(model: type[models.Model]) -> bool:
+    return model is Partner or model in _RULES or getattr(model, "partner_field", None) is not None
+
+
+class _ScopedAdminBase:
+    """Scoping shared by model admins and inlines. See the module docstring."""
+
+    _guarded = ("get_queryset", "get_object")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("_console_base"):
+            return
+        for name in cls._guarded:
+            if name in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__name__} must not define {name}; the console scopes every queryset in "
+                    "partnerhub.admin_site. Add select_related or annotations in decorate_queryset()."
+                )
+
+    def decorate_queryset(self, request, queryset: models.QuerySet) -> models.QuerySet:
+        """Add joins, annotations or prefetches. The scope is applied after this, so it always holds."""
+        return queryset
+
+    def get_queryset(self, request):
+        queryset = self.decorate_queryset(request, super().get_queryset(request))
+        return console_scoped(queryset, request.user, "view")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.remote_field.model
+        if "queryset" not in kwargs and _is_scoped_target(related):
+            kwargs["queryset"] = console_scoped(related._default_manager.all(), request.user, "view")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        related = db_field.remote_field.model
+        if "queryset" not in kwargs and _is_scoped_target(related):
+            kwargs["queryset"] = console_scoped(related._default_manager.all(), request.user, "view")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ScopedModelAdmin(_ScopedAdminBase, admin.ModelAdmin):
+    """Base of every console page: scoped lists, 404 outside the scope, object permissions from the access layer.
+
+    Subclasses route writes through services by overriding ``save_model`` / ``save_related``; a
+    ``DomainError`` raised there rolls the save back and shows the form again with the message.
+    """
+
+    _console_base = True
+    show_full_result_count = False
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            # Missing and out of scope look the same: a plain 404, never a redirect naming the id.
+            raise Http404("Not found.")
+        return obj
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and (
+            obj is None or _can_cached(request, "view", obj) or _can_cached(request, "change", obj)
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or _can_cached(request, "change", obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or _can_cached(request, "delete", obj))
+
+    # Service refusals become form errors --------------------------------------------------------------------
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as refusal:
+            if request.method != "POST" or getattr(request, "_console_refusal", None) is not None:
+                raise
+            # The admin's transaction has rolled back. Validate the same input again, this time with the
+            # service's answer attached to the form, so the page shows it next to the field it concerns.
+            request._console_refusal = refusal
+            for upload in request.FILES.values():
+                upload.seek(0)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as refusal:
+            self.message_user(request, refusal.message, messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "_console_refusal", None)
+        if refusal is None:
+            return form
+        return type(form.__name__, (form,), {"clean": _refused_clean(refusal)})
+
+    # Actions ----------------------------------------------------------------------------------------------
+
+    def response_action(self, request, queryset):
+        # Ignore selected ids that are not ids at all instead of failing with a server error.
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        valid = [value for value in selected if self._is_pk(value)]
+        if len(valid) != len(selected):
+            data = request.POST.copy()
+            data.setlist(helpers.ACTION_CHECKBOX_NAME, valid)
+            request.POST = data
+        return super().response_action(request, queryset)
+
+    def _is_pk(self, value) -> bool:
+        try:
+            self.model._meta.pk.to_python(value)
+        except ValidationError:
+            return False
+        return True
+
+    def run_service(self, request, obj, call: Callable[[], object]) -> bool:
+        """Run one service call of a bulk action; report a refusal as a message and carry on."""
+        try:
+            call()
+        except DomainError as exc:
+            self.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+            return False
+        return True
+
+
+def _refused_clean(refusal: DomainError):
+    def clean(self):
+        cleaned = super(type(self), self).clean()
+        field = refusal.field if refusal.field in self.fields else None
+        self.add_error(field, refusal.message)
+        return cleaned
+
+    return clean
+
+
+class ScopedInline(_ScopedAdminBase):
+    """Mixin for inlines: rows come through the console scope; permissions follow the parent's partner.
+
+    Use as ``class MyInline(ScopedInline, admin.TabularInline)``.
+    """
+
+    _console_base = True
+
+    def _parent_allows(self, request, action: str, parent) -> bool:
+        if parent is None:
+            return True
+        memo = request.__dict__.setdefault("_console_can", {})
+        key = ("inline", self.model._meta.label, parent._meta.label, parent.pk, action)
+        if key not in memo:
+            if isinstance(parent, Partner):
+                memo[key] = access.partners_for(request.user, self.model, action).filter(pk=parent.pk).exists()
+            else:
+                memo[key] = console_can(request.user, action, parent)
+        return memo[key]
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._parent_allows(request, "add", obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._parent_allows(request, "change", obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._parent_allows(request, "delete", obj)
+
+
+# The console site and its dashboard -----------------------------------------------------------------------------
+
+STATUS_ORDER = [
+    PartnerStatus.PROSPECT,
+    PartnerStatus.ONBOARDING,
+    PartnerStatus.ACTIVE,
+    PartnerStatus.SUSPENDED,
+    PartnerStatus.OFFBOARDED,
+]
+
+
+@dataclass(frozen=True)
+class Bar:
+    key: str
+    label: str
+    count: int
+    url: str
+    y: int
+    width: int
+    text_y: int
+    value_x: int
+
+
+@dataclass(frozen=True)
+class BarChart:
+    bars: list[Bar]
+    width: int
+    height: int
+    label_width: int
+    track_width: int
+    bar_height: int
+    total: int
+
+
+def bar_chart(rows: list[tuple[str, str, int, str]], *, width: int = 520, label_width: int = 120) -> BarChart:
+    """Lay out a horizontal bar chart for server-side SVG: ``rows`` are (key, label, count, url)."""
+    bar_height, gap, value_space = 22, 12, 56
+    track = width - label_width - value_space
+    peak = max((count for _, _, count, _ in rows), default=0) or 1
+    bars = []
+    for index, (key, label, count, url) in enumerate(rows):
+        y = index * (bar_height + gap)
+        bar_width = round(track * count / peak) if count else 0
+        bars.append(
+            Bar(
+                key=key,
+                label=label,
+                count=count,
+                url=url,
+                y=y,
+                width=max(bar_width, 2 if count else 0),
+                text_y=y + bar_height // 2 + 5,
+                value_x=label_width + max(bar_width, 2) + 8,
+            )
+        )
+    height = max(len(rows) * (bar_height + gap) - gap, bar_height)
+    return BarChart(
+        bars=bars,
+        width=width,
+        height=height,
+        label_width=label_width,
+        track_width=track,
+        bar_height=bar_height,
+        total=sum(count for _, _, count, _ in rows),
+    )
+
+
+@dataclass(frozen=True)
+class WaitingPartner:
+    partner: Partner
+    since: datetime | None
+    days: int | None
+
+
+def console_dashboard(*, user, site_name: str = "console") -> dict:
+    """The console home for ``user``: everything is scoped and aggregated in SQL, so the number of queries
+    does not depend on how many partners there are (five reads, plus the permission checks).
+    """
+    partners = access.scoped(Partner.objects.all(), user, "view")
+    changelist = reverse("admin:partnerhub_partner_changelist", current_app=site_name)
+
+    by_status = dict(partners.order_by().values_list("status").annotate(n=Count("id")))
+    status_chart = bar_chart(
+        [
+            (status.value, status.label, by_status.get(status.value, 0), f"{changelist}?status__exact={status.value}")
+            for status in STATUS_ORDER
+        ]
+    )
+
+    tier_rows = partners.order_by().values("tier_id", "tier__name", "tier__rank").annotate(n=Count("id"))
+    tiers = sorted(tier_rows, key=lambda row: (row["tier__rank"] is None, row["tier__rank"] or 0))
+    tier_chart = bar_chart(
+        [
+            (
+                f"tier-{index % 6}" if row["tier_id"] else "tier-none",
+                row["tier__name"] or "No tier",
+                row["n"],
+                f"{changelist}?tier__id__exact={row['tier_id']}"
+                if row["tier_id"]
+                else f"{changelist}?tier__isnull=True",
+            )
+            for index, row in enumerate(tiers)
+        ]
+    )
+
+    newest = list(partners.select_related("tier").order_by("-created_at", "-id")[:8])
+    now = timezone.now()
+    waiting = [
+        WaitingPartner(
+            partner=p,
+            since=p.status_changed_at,
+            days=(now - p.status_changed_at).days if p.status_changed_at else None,
+        )
+        for p in partners.filter(status=PartnerStatus.ONBOARDING)
+        .select_related("tier")
+        .order_by(models.F("status_changed_at").asc(nulls_first=True), "id")[:8]
+    ]
+
+    can_see_audit = user.is_superuser or user.has_perm("partnerhub.view_auditevent")
+    audit = list(selectors.audit_list(user=user).select_related("partner")[:10]) if can_see_audit else []
+
+    return {
+        "scope_label": "All partners" if access.sees_all_partners(user) else "Your partners",
+        "total": status_chart.total,
+        "onboarding_count": by_status.get(PartnerStatus.ONBOARDING, 0),
+        "suspended_count": by_status.get(PartnerStatus.SUSPENDED, 0),
+        "active_count": by_status.get(PartnerStatus.ACTIVE, 0),
+        "status_chart": status_chart,
+        "tier_chart": tier_chart,
+        "newest": newest,
+        "waiting": waiting,
+        "audit": audit,
+        "can_see_audit": can_see_audit,
+        "partner_changelist": changelist,
+        "onboarding_url": f"{changelist}?status__exact={PartnerStatus.ONBOARDING}",
+    }
+
+
+class ConsoleSite(admin.AdminSite):
+    """The vendor console at /console/: vendor staff and superusers only (partner users go to the portal)."""
+
     site_header = "PartnerHub console"
     site_title = "PartnerHub console"
-    index_title = "Channel console"
+    site_url = None  # the portal is for partner users; the console has no "view site"
+    index_title = "Dashboard"
+    index_template = "admin/console/index.html"
+    enable_nav_sidebar = True
+
+    def index(self, request, extra_context=None):
+        context = {"dashboard": console_dashboard(user=request.user, site_name=self.name), **(extra_context or {})}
+        return super().index(request, context)
 
 
 console = ConsoleSite(name="console")
+# Bulk deletion bypasses the services and the audit trail; the console removes nothing in bulk.
+console.disable_action("delete_selected")
