@@ -87,3 +87,8 @@ def partner_user_counts(partner_ids) -> dict[int, int]:
 def memberships_of_user(*, user: User) -> QuerySet[Membership]:
     """The signed-in user's own memberships (for ``me`` and the partner switcher)."""
     return Membership.objects.filter(user=user, is_active=True).select_related("partner", "partner__brand")
+
+
+def public_brand(*, subdomain: str) -> PartnerBrand | None:
+    """A brand's public face (name, colours, logo) by subdomain: what that host's sign-in page shows anyone."""
+    return PartnerBrand.objects.filter(subdomain=subdomain).only("id", "subdomain", "logo", "version").first()
