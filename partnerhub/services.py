@@ -744,3 +744,56 @@ def api_token_revoke(*, actor: User, token) -> None:
         changes={"key": [token.token_key, None], "name": [token.name, None]},
     )
     token.delete()
+
+
+# Tier changes and removal (tier_create is above) ---------------------------------------------------------------
+
+TIER_EDITABLE_FIELDS = (
+    "name",
+    "slug",
+    "rank",
+    "description",
+    "min_annual_revenue",
+    "min_certified_reps",
+    "requirements",
+    "benefits",
+    "discount_percent",
+)
+
+
+def _tier_save(tier: Tier) -> Tier:
+    from django.core.exceptions import ValidationError
+
+    try:
+        tier.full_clean()
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise DomainError(messages[0], field=None if field == "__all__" else field) from None
+    try:
+        with transaction.atomic():
+            tier.save()
+    except IntegrityError:
+        raise ConflictError("Another tier already uses this name, slug or rank.") from None
+    return tier
+
+
+@transaction.atomic
+def tier_update(*, actor: User | None, tier: Tier, **fields: Any) -> Tier:
+    """Change a tier's name, rank, requirements or benefits; the model's validation applies."""
+    unknown = set(fields) - set(TIER_EDITABLE_FIELDS)
+    if unknown:
+        raise DomainError(f"These tier fields cannot be changed: {', '.join(sorted(unknown))}.")
+    tier = Tier.objects.select_for_update().get(pk=tier.pk)
+    for field, value in fields.items():
+        setattr(tier, field, value)
+    return _tier_save(tier)
+
+
+@transaction.atomic
+def tier_delete(*, actor: User | None, tier: Tier) -> None:
+    """Remove a tier nobody is on; partners on it must be moved first (their history keeps the tier name)."""
+    tier = Tier.objects.select_for_update().get(pk=tier.pk)
+    on_tier = Partner.objects.filter(tier=tier).count()
+    if on_tier:
+        raise ConflictError(f"{on_tier} partner(s) are on the tier “{tier}”; move them to another tier first.")
+    tier.delete()

@@ -7,12 +7,15 @@
   the transaction rolls back (NetBox's ``ObjectValidationMixin``).
 * ``ScopedRelatedField`` limits what an id in a request body may point at, so nobody attaches another
   partner's object by id.
+* Data that is not partner-owned has its own small bases with the same guard: ``ProgramDataViewSet``
+  (program-wide reference data such as tiers: read by every signed-in user, written by vendor staff holding
+  the model permission) and ``OwnRowsViewSet`` (rows of the caller alone, such as their API keys).
 """
 
 from __future__ import annotations
 
 from django.db import transaction
-from rest_framework import exceptions, serializers, viewsets
+from rest_framework import exceptions, permissions, serializers, viewsets
 
 from partnerhub import access
 from partnerhub.errors import DomainError
@@ -28,25 +31,73 @@ ACTION_MAP = {
 }
 
 
-class ScopedViewSetMixin:
-    """Scopes every read of ``base_queryset`` to the request's user.
-
-    Subclasses set ``base_queryset`` (a queryset of a partner-owned model or of ``Partner``) and may set
-    ``action_access`` to name the access action of custom ``@action`` endpoints (default ``change``).
-    """
+class _GuardedQuerysetMixin:
+    """Refuses subclasses that define ``get_queryset`` or ``queryset``: the base decides what rows exist."""
 
     base_queryset = None
-    action_access: dict[str, str] = {}
-    lookup_value_regex = r"\d+"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if cls.__module__ == __name__:
+            return  # the bases in this module are the only places that decide what rows exist
         for forbidden in ("get_queryset", "queryset"):
             if forbidden in cls.__dict__:
                 raise TypeError(
                     f"{cls.__name__} must not define {forbidden}; set base_queryset and let the access layer "
                     "scope it (partnerhub.api.base)."
                 )
+
+    def _base_queryset(self):
+        if self.base_queryset is None:
+            raise TypeError(f"{type(self).__name__} needs a base_queryset")
+        return self.base_queryset.all()
+
+
+class _ServiceWritesMixin:
+    """Writes run in a transaction through ``create_object`` / ``update_object`` / ``destroy_object``, which
+    subclasses point at services. The saved object becomes ``serializer.instance`` so the response shows it."""
+
+    def verify_in_scope(self, instance, action: str = "view"):
+        pass
+
+    @transaction.atomic
+    def perform_create(self, serializer):
+        instance = self.create_object(serializer)
+        self.verify_in_scope(instance)
+        serializer.instance = instance
+        return instance
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        instance = self.update_object(serializer)
+        self.verify_in_scope(instance)
+        serializer.instance = instance
+        return instance
+
+    @transaction.atomic
+    def perform_destroy(self, instance):
+        self.destroy_object(instance)
+
+    # Subclasses route writes through services here.
+    def create_object(self, serializer):
+        return serializer.save()
+
+    def update_object(self, serializer):
+        return serializer.save()
+
+    def destroy_object(self, instance):
+        instance.delete()
+
+
+class ScopedViewSetMixin(_ServiceWritesMixin, _GuardedQuerysetMixin):
+    """Scopes every read of ``base_queryset`` to the request's user.
+
+    Subclasses set ``base_queryset`` (a queryset of a partner-owned model or of ``Partner``) and may set
+    ``action_access`` to name the access action of custom ``@action`` endpoints (default ``change``).
+    """
+
+    action_access: dict[str, str] = {}
+    lookup_value_regex = r"\d+"
 
     def access_action(self) -> str:
         action = getattr(self, "action", None) or "list"
@@ -55,11 +106,9 @@ class ScopedViewSetMixin:
         return ACTION_MAP.get(action, "change")
 
     def get_queryset(self):
-        if self.base_queryset is None:
-            raise TypeError(f"{type(self).__name__} needs a base_queryset")
         # Objects are looked up in the *view* scope: what you cannot see is 404, what you can see but may
         # not change is 403 (check_object_permissions below).
-        return access.scoped(self.base_queryset.all(), self.request.user, "view")
+        return access.scoped(self._base_queryset(), self.request.user, "view")
 
     def check_object_permissions(self, request, obj):
         super().check_object_permissions(request, obj)
@@ -71,57 +120,124 @@ class ScopedViewSetMixin:
         if not access.can(self.request.user, action, instance):
             raise exceptions.PermissionDenied("The result would fall outside the partners you may act for.")
 
-    @transaction.atomic
-    def perform_create(self, serializer):
-        instance = self.create_object(serializer)
-        self.verify_in_scope(instance)
-        return instance
-
-    @transaction.atomic
-    def perform_update(self, serializer):
-        instance = self.update_object(serializer)
-        self.verify_in_scope(instance)
-        return instance
-
-    # Subclasses route writes through services here.
-    def create_object(self, serializer):
-        return serializer.save()
-
-    def update_object(self, serializer):
-        return serializer.save()
-
 
 class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
     pass
+
+
+class ScopedGenericViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
+    """For endpoints that offer only some of the CRUD actions: add DRF's mixins *after* this class, so that
+    the scoped, service-routed ``perform_*`` methods above win over the mixins' plain ``save()``."""
 
 
 class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     pass
 
 
+class VendorStaffModelPermissions(permissions.DjangoModelPermissions):
+    """Reads for every signed-in user; writes for vendor staff holding the global model permission.
+
+    Partner users never hold global permissions (the auth backend drops them), and ``is_staff`` is checked
+    as well, so a misconfigured group cannot hand a partner user write access to program data.
+    """
+
+    perms_map = {**permissions.DjangoModelPermissions.perms_map, "GET": [], "HEAD": [], "OPTIONS": []}
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return bool(request.user and request.user.is_authenticated)
+        if not access.is_vendor_staff(request.user):
+            return False
+        return super().has_permission(request, view)
+
+
+class ProgramDataViewSet(_ServiceWritesMixin, _GuardedQuerysetMixin, viewsets.ModelViewSet):
+    """Program-wide reference data that belongs to no partner (tiers).
+
+    Nothing here is tenant data, so no partner scope applies; the permission classes are explicit instead.
+    """
+
+    permission_classes = [permissions.IsAuthenticated, VendorStaffModelPermissions]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return self._base_queryset()
+
+
+class OwnRowsViewSet(_ServiceWritesMixin, _GuardedQuerysetMixin, viewsets.GenericViewSet):
+    """Rows that belong to the requesting user alone (their API keys, their own profile).
+
+    ``owner_field`` names the lookup that must equal the request's user; anybody else's row answers 404.
+    Without a lookup in the URL, ``get_object`` returns the caller's single row (``/me/``).
+    """
+
+    permission_classes = [permissions.IsAuthenticated]
+    owner_field = "user"
+
+    def get_queryset(self):
+        user = self.request.user
+        if getattr(self, "swagger_fake_view", False) or not access.is_authenticated(user):
+            return self._base_queryset().none()  # schema generation, or a request refused a moment later
+        return self._base_queryset().filter(**{self.owner_field: user.pk})
+
+    def verify_in_scope(self, instance, action: str = "view"):
+        if not self.get_queryset().filter(pk=instance.pk).exists():
+            raise exceptions.PermissionDenied("The result would belong to somebody else.")
+
+    def get_object(self):
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        if lookup in self.kwargs:
+            return super().get_object()
+        obj = self.get_queryset().first()
+        if obj is None:
+            raise exceptions.NotFound()
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
     """A primary-key relation that only accepts objects the requesting user may ``access_action``.
 
     An id outside the scope is reported exactly like a missing one.
+
+    A relation to ``Partner`` on a serializer of a partner-owned model (``Invitation.partner``) asks "for
+    which partners may this user ``access_action`` *such rows*": ``access_action="add"`` on an invitation's
+    partner means "partners I may invite people to", not "partners I may create". ``for_model`` names that
+    model explicitly; by default it is the serializer's ``Meta.model``.
     """
 
-    def __init__(self, *, access_action: str = "view", **kwargs):
+    def __init__(self, *, access_action: str = "view", for_model=None, **kwargs):
         self.access_action = access_action
+        self.for_model = for_model
         super().__init__(**kwargs)
+
+    def _owning_model(self):
+        if self.for_model is not None:
+            return self.for_model
+        meta = getattr(self.parent, "Meta", None)
+        return getattr(meta, "model", None)
 
     def get_queryset(self):
         queryset = super().get_queryset()
         request = self.context.get("request")
         user = getattr(request, "user", None)
+        owner = self._owning_model()
+        if (
+            queryset.model is access._partner_model()
+            and owner is not None
+            and getattr(owner, "partner_field", None) is not None
+        ):
+            return queryset.filter(pk__in=access.partners_for(user, owner, self.access_action).values("pk"))
         return access.scoped(queryset, user, self.access_action)
 
 
 def domain_error_to_drf(exc: DomainError) -> exceptions.APIException:
     """Map a service's ``DomainError`` to the DRF exception of the same meaning."""
     if exc.status_code == 403:
-        return exceptions.PermissionDenied(exc.message)
+        return exceptions.PermissionDenied(exc.message, code=exc.code)
     if exc.status_code == 409:
-        error = exceptions.APIException({exc.field or "non_field_errors": [exc.message]})
+        # The code goes in with the detail: APIException builds its ErrorDetails in __init__.
+        error = exceptions.APIException({exc.field or "non_field_errors": [exc.message]}, code=exc.code)
         error.status_code = 409
         error.default_code = exc.code
         return error
