@@ -12,7 +12,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.admin.widgets import AdminURLFieldWidget, FilteredSelectMultiple
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
@@ -94,6 +94,10 @@ class PartnerForm(forms.ModelForm):
 
     INITIAL_STATUSES = (PartnerStatus.PROSPECT, PartnerStatus.ONBOARDING, PartnerStatus.ACTIVE)
 
+    website = forms.URLField(
+        required=False, max_length=200, assume_scheme="https", widget=AdminURLFieldWidget(attrs={"class": "vURLField"})
+    )
+
     class Meta:
         model = Partner
         fields = ["name", "slug", "partner_type", "status", "tier", "parent", "website", "country", "region"]
@@ -128,13 +132,20 @@ class PartnerForm(forms.ModelForm):
         return parent
 
 
+class ManagerPicker(FilteredSelectMultiple):
+    """The two-list picker, wrapped so the admin's script builds it beside the field's label, not before it."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html('<div class="ph-picker">{}</div>', super().render(name, value, attrs, renderer))
+
+
 class PartnerManagersForm(PartnerForm):
     """The partner form for staff who may assign channel managers."""
 
     channel_managers = forms.ModelMultipleChoiceField(
         queryset=User.objects.none(),
         required=False,
-        widget=FilteredSelectMultiple("channel managers", is_stacked=False),
+        widget=ManagerPicker("channel managers", is_stacked=False),
         help_text="Channel managers see and manage this partner. Every change is recorded in the audit trail.",
     )
 
@@ -297,7 +308,7 @@ class PartnerAdmin(ScopedModelAdmin):
         "parent",
         "active_members",
         "channel_manager_names",
-        "created_at",
+        "created",
     ]
     list_display_links = ["name"]
     list_select_related = ["tier", "parent"]
@@ -345,6 +356,10 @@ class PartnerAdmin(ScopedModelAdmin):
     @admin.display(description="Status", ordering="status")
     def status_badge(self, partner):
         return _badge("status", partner.status, partner.get_status_display())
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, partner):
+        return timezone.localtime(partner.created_at).date()
 
     @admin.display(description="Active members", ordering="active_member_count")
     def active_members(self, partner):
@@ -413,6 +428,10 @@ class PartnerAdmin(ScopedModelAdmin):
 
     def get_inlines(self, request, obj):
         return [] if obj is None else [BrandInline, MembershipInline]
+
+    def has_delete_permission(self, request, obj=None):
+        # Partners are never deleted: offboarding keeps their data and the audit trail, access stops.
+        return False
 
     # Writes, all through services -----------------------------------------------------------------------------
 
@@ -901,7 +920,7 @@ class InvitationAdmin(PartnerLinkMixin, ScopedModelAdmin):
 
 @admin.register(AuditEvent, site=console)
 class AuditEventAdmin(PartnerLinkMixin, ScopedModelAdmin):
-    list_display = ["created_at", "action_label", "partner_link", "actor_label", "target_label", "reason"]
+    list_display = ["created_at", "action_label", "partner_link", "who", "target", "change_summary", "reason"]
     list_display_links = ["created_at"]
     list_select_related = ["partner"]
     list_filter = ["action", ("created_at", admin.DateFieldListFilter)]
@@ -938,6 +957,25 @@ class AuditEventAdmin(PartnerLinkMixin, ScopedModelAdmin):
     @admin.display(description="Action", ordering="action")
     def action_label(self, event):
         return event.get_action_display()
+
+    @admin.display(description="Who", ordering="actor_label")
+    def who(self, event):
+        return event.actor_label or "system"
+
+    @admin.display(description="Target", ordering="target_label")
+    def target(self, event):
+        return event.target_label or "—"
+
+    @admin.display(description="Change")
+    def change_summary(self, event):
+        parts = []
+        for field, value in (event.changes or {}).items():
+            if isinstance(value, list | tuple) and len(value) == 2:
+                parts.append(f"{field}: {value[0] if value[0] is not None else '—'} → {value[1]}")
+            else:
+                parts.append(f"{field}: {value}")
+        text = "; ".join(parts)
+        return text if len(text) <= 90 else f"{text[:89]}…"
 
     @admin.display(description="Changes")
     def change_table(self, event):

@@ -396,14 +396,14 @@ def console_dashboard(*, user, site_name: str = "console") -> dict:
     tier_chart = bar_chart(
         [
             (
-                f"tier-{index % 6}" if row["tier_id"] else "tier-none",
+                f"tier-{row['tier__rank'] % 6}" if row["tier_id"] else "tier-none",
                 row["tier__name"] or "No tier",
                 row["n"],
                 f"{changelist}?tier__id__exact={row['tier_id']}"
                 if row["tier_id"]
                 else f"{changelist}?tier__isnull=True",
             )
-            for index, row in enumerate(tiers)
+            for row in tiers
         ]
     )
 
@@ -448,7 +448,8 @@ class ConsoleSite(admin.AdminSite):
     site_url = None  # the portal is for partner users; the console has no "view site"
     index_title = "Dashboard"
     index_template = "admin/console/index.html"
-    enable_nav_sidebar = True
+    # Wide partner lists need the room; the header carries the navigation instead (templates/admin/base_site.html).
+    enable_nav_sidebar = False
 
     def index(self, request, extra_context=None):
         context = {"dashboard": console_dashboard(user=request.user, site_name=self.name), **(extra_context or {})}

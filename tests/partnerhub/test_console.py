@@ -627,3 +627,28 @@ def test_user_page_shows_memberships(client, partner_ops, admin_a, partner_a):
 def test_brand_list_shows_swatches(client, partner_a, manager_a):
     page = signed_in(client, manager_a).get(url("partnerhub_partnerbrand_changelist"))
     assert f'fill="{partner_a.brand.primary_color}"'.encode() in page.content
+
+
+def test_partner_user_credentials_do_not_open_the_console(client, rep_a):
+    from tests.factories import PASSWORD
+
+    response = client.post(url("login"), {"username": rep_a.username, "password": PASSWORD, "next": url("index")})
+    assert response.status_code == 200
+    assert b"staff account" in response.content
+    assert client.get(url("index")).status_code == 302
+
+
+def test_channel_manager_invites_through_the_service(client, partner_a, manager_a):
+    response = signed_in(client, manager_a).post(
+        url("partnerhub_invitation_add"), {"partner": str(partner_a.pk), "email": "New.Rep@Acme.example", "role": "rep"}
+    )
+    assert response.status_code == 302, _errors(response)
+    invitation = Invitation.objects.get(partner=partner_a, email="new.rep@acme.example")
+    assert invitation.invited_by == manager_a and invitation.expires_at > invitation.created_at
+    assert AuditEvent.objects.filter(action=AuditAction.INVITATION_SENT, actor=manager_a, partner=partner_a).exists()
+    again = client.post(
+        url("partnerhub_invitation_add"), {"partner": str(partner_a.pk), "email": "new.rep@acme.example", "role": "rep"}
+    )
+    assert again.status_code == 200
+    assert b"already has an open invitation" in again.content
+    assert Invitation.objects.filter(partner=partner_a, email="new.rep@acme.example").count() == 1
