@@ -616,7 +616,7 @@ class SuspendForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Recorded in the audit trail and shown to partner operations. Partner users lose access at once.",
+        help_text="Recorded on the partner and in the audit trail. The partner's users lose access at once.",
         error_messages={"required": "Give a reason; it is recorded in the audit trail."},
     )
 

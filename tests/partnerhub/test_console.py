@@ -98,6 +98,9 @@ def test_search_and_filters_stay_in_scope(client, partner_a, partner_b, manager_
     signed_in(client, manager_a)
     assert listed_ids(client.get(url("partnerhub_partner_changelist"), {"q": "Bolt"})) == set()
     assert listed_ids(client.get(url("partnerhub_partner_changelist"), {"q": "Acme"})) == {partner_a.pk}
+    services.brand_update(actor=None, brand=partner_a.brand, display_name="Zephyr Cloud")
+    services.brand_update(actor=None, brand=partner_b.brand, display_name="Zephyr Logistics")
+    assert listed_ids(client.get(url("partnerhub_partner_changelist"), {"q": "zephyr"})) == {partner_a.pk}
     response = client.get(url("partnerhub_partner_changelist"))
     country_filter = next(f for f in response.context["cl"].filter_specs if f.lookup_kwarg == "country")
     assert list(country_filter.lookup_choices) == ["DE"]
@@ -652,3 +655,32 @@ def test_channel_manager_invites_through_the_service(client, partner_a, manager_
     assert again.status_code == 200
     assert b"already has an open invitation" in again.content
     assert Invitation.objects.filter(partner=partner_a, email="new.rep@acme.example").count() == 1
+
+
+def test_tiers_go_through_services_and_count_within_scope(client, partner_a, partner_b, partner_ops, manager_a):
+    from partnerhub.models import Tier
+
+    tier_data = {
+        "name": "Diamond",
+        "slug": "diamond",
+        "rank": "9",
+        "description": "",
+        "min_annual_revenue": "1000000",
+        "min_certified_reps": "10",
+        "requirements": "",
+        "benefits": "",
+        "discount_percent": "30",
+    }
+    signed_in(client, partner_ops)
+    assert client.post(url("partnerhub_tier_add"), tier_data).status_code == 302
+    diamond = Tier.objects.get(slug="diamond")
+    clash = client.post(url("partnerhub_tier_add"), {**tier_data, "name": "Obsidian", "slug": "obsidian"})
+    assert clash.status_code == 200 and not Tier.objects.filter(slug="obsidian").exists()
+    services.partner_update(actor=None, partner=partner_a, tier=diamond)
+    services.partner_update(actor=None, partner=partner_b, tier=diamond)
+    # A channel manager only counts the partners they manage, and cannot change tiers.
+    signed_in(client, manager_a)
+    tiers = client.get(url("partnerhub_tier_changelist")).context["cl"].result_list
+    assert {t.slug: t.visible_partners for t in tiers}["diamond"] == 1
+    assert client.post(url("partnerhub_tier_change", diamond.pk), {**tier_data, "rank": "10"}).status_code == 403
+    assert fresh(diamond).rank == 9
