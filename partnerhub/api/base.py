@@ -195,7 +195,16 @@ class OwnRowsViewSet(_ServiceWritesMixin, _GuardedQuerysetMixin, viewsets.Generi
         return obj
 
 
-class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """A relation by numeric id: ``0.5``, ``"abc"`` or ``true`` are the wrong type, not a missing object."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and data.isdigit())):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class ScopedRelatedField(IdRelatedField):
     """A primary-key relation that only accepts objects the requesting user may ``access_action``.
 
     An id outside the scope is reported exactly like a missing one.

@@ -34,6 +34,30 @@ class IdFilter(django_filters.NumberFilter):
     field_class = PositiveIntegerField
 
 
+class StrictBooleanField(forms.Field):
+    """``true``/``false`` (or ``1``/``0``); anything else is a 400 instead of being ignored."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("Use true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
 class PartnerFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=PartnerStatus.choices)
     partner_type = django_filters.ChoiceFilter(choices=PartnerType.choices)
@@ -57,7 +81,7 @@ class PartnerFilterSet(django_filters.FilterSet):
 class MembershipFilterSet(django_filters.FilterSet):
     partner = IdFilter(field_name="partner_id", help_text="Memberships of this partner (id).")
     role = django_filters.ChoiceFilter(choices=MembershipRole.choices)
-    is_active = django_filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = Membership

@@ -18,7 +18,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from partnerhub import access, roles
-from partnerhub.api.base import ScopedRelatedField
+from partnerhub.api.base import IdRelatedField, ScopedRelatedField
 from partnerhub.choices import PartnerStatus, StaffRole
 from partnerhub.models import ApiToken, Invitation, Membership, Partner, PartnerBrand, Tier, User
 from partnerhub.models.partners import hex_colour_validator, subdomain_validator
@@ -113,7 +113,7 @@ class PartnerSummarySerializer(serializers.ModelSerializer):
 class PartnerSerializer(StrictModelSerializer):
     """A partner organisation. Vendor staff edit the profile; status changes go through the status actions."""
 
-    tier = serializers.PrimaryKeyRelatedField(queryset=Tier.objects.all(), allow_null=True, required=False)
+    tier = IdRelatedField(queryset=Tier.objects.all(), allow_null=True, required=False)
     tier_name = serializers.CharField(source="tier.name", read_only=True, allow_null=True, default=None)
     # A parent is a distributor the caller can see; an id outside that scope reads like a missing one.
     parent = ScopedRelatedField(queryset=Partner.objects.all(), allow_null=True, required=False)
@@ -168,6 +168,7 @@ class PartnerCreateSerializer(PartnerSerializer):
     class Meta(PartnerSerializer.Meta):
         fields = (*PartnerSerializer.Meta.fields, "primary_color", "accent_color", "subdomain")
         read_only_fields = ("status_changed_at", "status_reason", "created_at", "updated_at")
+        extra_kwargs = {"partner_type": {"required": True}}
 
     def validate_status(self, value: str) -> str:
         if value not in INITIAL_STATUSES:
