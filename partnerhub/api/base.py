@@ -46,6 +46,15 @@ class _GuardedQuerysetMixin:
                     f"{cls.__name__} must not define {forbidden}; set base_queryset and let the access layer "
                     "scope it (partnerhub.api.base)."
                 )
+        # DRF's mixins listed before the base would put their plain ``serializer.save()`` ahead of the
+        # service-routed, scope-checked writes below.
+        for name in ("perform_create", "perform_update", "perform_destroy"):
+            owner = next((klass for klass in cls.__mro__ if name in klass.__dict__), None)
+            if owner is not None and owner.__module__.startswith("rest_framework"):
+                raise TypeError(
+                    f"{cls.__name__}.{name} comes from {owner.__name__}; list the partnerhub.api.base class "
+                    "before DRF's mixins so that writes go through services and the scope re-check."
+                )
 
     def _base_queryset(self):
         if self.base_queryset is None:

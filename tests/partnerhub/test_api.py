@@ -153,6 +153,17 @@ def test_a_viewset_cannot_replace_the_scoped_queryset():
             type("Leaky", (base,), {"get_queryset": lambda self: Partner.objects.all(), "__module__": __name__})
 
 
+def test_a_viewset_cannot_put_plain_saves_ahead_of_the_services():
+    from rest_framework import mixins
+
+    from partnerhub.api.base import OwnRowsViewSet, ScopedGenericViewSet
+
+    for base in (ScopedGenericViewSet, OwnRowsViewSet):
+        with pytest.raises(TypeError, match="perform_create comes from CreateModelMixin"):
+            type("Unrouted", (mixins.CreateModelMixin, base), {"__module__": __name__})
+        type("Routed", (base, mixins.CreateModelMixin), {"__module__": __name__})  # the right order is accepted
+
+
 # Partners ------------------------------------------------------------------------------------------------------
 
 
