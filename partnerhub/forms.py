@@ -63,7 +63,9 @@ class LoginForm(AuthenticationForm):
             return
         from partnerhub import selectors
 
-        if not any(p.pk == host_brand.partner_id for p in selectors.user_partners(user=user)):
+        if not _belongs_to_host(user, host_brand) and not selectors.has_open_invitation(
+            user=user, partner_id=host_brand.partner_id
+        ):
             raise ValidationError(self.error_messages["wrong_portal"], code="wrong_portal")
 
     def _is_suspended_member(self) -> bool:
@@ -85,12 +87,29 @@ class LoginForm(AuthenticationForm):
         return user.is_active and not user.is_staff and user.check_password(password) and not user_may_sign_in(user)
 
 
+def _belongs_to_host(user, host_brand) -> bool:
+    from partnerhub import selectors
+
+    return any(p.pk == host_brand.partner_id for p in selectors.user_partners(user=user))
+
+
 class BrandedPasswordResetForm(PasswordResetForm):
+    """Password reset. On a partner's host only that partner's people get a link (in that partner's brand)."""
+
     email = forms.EmailField(
         label="Email",
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
+
+    def __init__(self, *args, host_brand=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.host_brand = host_brand
+
+    def get_users(self, email):
+        for user in super().get_users(email):
+            if self.host_brand is None or user.is_staff or _belongs_to_host(user, self.host_brand):
+                yield user
 
 
 class NewPasswordForm(SetPasswordForm):

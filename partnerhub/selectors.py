@@ -92,3 +92,16 @@ def memberships_of_user(*, user: User) -> QuerySet[Membership]:
 def public_brand(*, subdomain: str) -> PartnerBrand | None:
     """A brand's public face (name, colours, logo) by subdomain: what that host's sign-in page shows anyone."""
     return PartnerBrand.objects.filter(subdomain=subdomain).only("id", "subdomain", "logo", "version").first()
+
+
+def has_open_invitation(*, user: User, partner_id: int) -> bool:
+    """Whether an unused, unexpired invitation to this partner waits for the user's e-mail (to sign in and accept)."""
+    from django.utils import timezone
+
+    return Invitation.objects.filter(
+        partner_id=partner_id,
+        email__iexact=user.email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).exists()

@@ -43,6 +43,9 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "registration/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "host_brand": getattr(self.request, "host_brand", None)}
+
     def form_valid(self, form):
         # The e-mail wears the brand of the portal the request came from (links point back to that host).
         self.extra_email_context = {"brand": current_brand(self.request)}

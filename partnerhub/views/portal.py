@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from partnerhub import portal, selectors, services
+from partnerhub.choices import MembershipRole
 from partnerhub.forms import SwitchPartnerForm
 from partnerhub.middleware import ACTIVE_PARTNER_SESSION_KEY
 from partnerhub.views.mixins import portal_view
@@ -33,6 +35,14 @@ def home(request):
         "home_panels": portal.home_panels(request, partner),
     }
     context["team_more"] = max(context["team_count"] - TEAM_PREVIEW, 0)
+    if context["is_partner_admin"]:
+        context["open_invitations"] = (
+            selectors.invitation_list(user=request.user, partner=partner)
+            .filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+            .count()
+        )
+    else:
+        context["admin_count"] = team.filter(role=MembershipRole.ADMIN).count()
     context["steps_done"] = sum(1 for step in context["next_steps"] if step.done)
     return render(request, "portal/home.html", context)
 

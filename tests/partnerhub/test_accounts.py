@@ -329,3 +329,23 @@ def test_staff_account_cannot_accept_an_invitation(client, partner_a, admin_a):
     assert response.status_code == 400
     assert "Vendor staff cannot join" in response.text
     assert not Membership.objects.filter(user=staff).exists()
+
+
+def test_person_of_b_invited_to_a_signs_in_on_a_host_to_accept(client, partner_a, admin_a, rep_b):
+    _, url = invite(partner_a, admin_a, rep_b.email)
+    response = client.post(
+        f"{LOGIN}?next={url}", {"username": rep_b.email, "password": PASSWORD, "next": url}, HTTP_HOST=ACME_HOST
+    )
+    assert response.status_code == 302
+    assert response["Location"] == url
+    assert client.post(url, HTTP_HOST=ACME_HOST).status_code == 302
+    assert Membership.objects.get(user=rep_b, partner=partner_a).is_active
+
+
+def test_password_reset_on_a_host_mails_only_that_partners_people(client, partner_a, rep_a, rep_b):
+    response = client.post("/accounts/password-reset/", {"email": rep_b.email}, HTTP_HOST=ACME_HOST)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("password_reset_done")  # the same answer as for anyone
+    assert mail.outbox == []
+    client.post("/accounts/password-reset/", {"email": rep_b.email})
+    assert len(mail.outbox) == 1  # on the vendor's own host the link is sent

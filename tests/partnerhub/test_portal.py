@@ -434,3 +434,26 @@ def test_team_of_another_member_partner_stays_separate(partner_a, admin_a):
     stranger = make_member(other, MembershipRole.ADMIN, username="dora")
     response = client_as(admin_a).get("/team/")
     assert stranger.email not in response.text
+
+
+# Error pages ---------------------------------------------------------------------------------------------------
+
+
+def test_error_pages_are_branded_and_the_500_page_needs_no_context(client, partner_a, rep_a):
+    from django.template.loader import render_to_string
+
+    page = render_to_string("errors/500.html", {})  # no request, no brand, no user: still renders
+    assert "Something went wrong on our side" in page
+    assert "<style" not in page and "<script" not in page
+
+    client.force_login(rep_a)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "We couldn't find that page" in response.text
+    assert "Acme Resellers" in response.text  # the signed-in partner's brand
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    response = csrf_client.post("/accounts/login/", {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    assert "Your form expired" in response.text
+    assert 'href="/accounts/login/"' in response.text

@@ -69,10 +69,12 @@
   document.addEventListener("htmx:responseError", fallBackToFullPage);
   document.addEventListener("htmx:sendError", fallBackToFullPage);
 
-  document.addEventListener("htmx:afterSwap", function (event) {
-    const target = event.detail.target;
-    if (!target || !target.isConnected) return;
-    const focusTarget = target.querySelector("[data-focus-after-swap]");
+  // htmx puts focus back on the control with the same id; when that control is gone (a removed row),
+  // move focus to the panel's heading instead of leaving keyboard users at the top of the page.
+  document.addEventListener("htmx:afterSettle", function () {
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    const focusTarget = document.querySelector("[data-focus-after-swap]");
     if (focusTarget) focusTarget.focus({ preventScroll: true });
   });
 
