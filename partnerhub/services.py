@@ -269,6 +269,7 @@ def tier_create(
         field, messages = next(iter(exc.message_dict.items()))
         raise DomainError(messages[0], field=field) from None
     tier.save()
+    audit_record(actor=actor, action=AuditAction.TIER_CREATED, target=tier, changes={"rank": [None, tier.rank]})
     return tier
 
 
@@ -784,9 +785,16 @@ def tier_update(*, actor: User | None, tier: Tier, **fields: Any) -> Tier:
     if unknown:
         raise DomainError(f"These tier fields cannot be changed: {', '.join(sorted(unknown))}.")
     tier = Tier.objects.select_for_update().get(pk=tier.pk)
+    changes = {}
     for field, value in fields.items():
+        before = getattr(tier, field)
+        if before != value:
+            changes[field] = [str(before), str(value)]
         setattr(tier, field, value)
-    return _tier_save(tier)
+    tier = _tier_save(tier)
+    if changes:
+        audit_record(actor=actor, action=AuditAction.TIER_UPDATED, target=tier, changes=changes)
+    return tier
 
 
 @transaction.atomic
@@ -796,4 +804,5 @@ def tier_delete(*, actor: User | None, tier: Tier) -> None:
     on_tier = Partner.objects.filter(tier=tier).count()
     if on_tier:
         raise ConflictError(f"{on_tier} partner(s) are on the tier “{tier}”; move them to another tier first.")
+    audit_record(actor=actor, action=AuditAction.TIER_DELETED, target=tier)
     tier.delete()

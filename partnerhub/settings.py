@@ -72,7 +72,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "partnerhub.middleware.PartnerHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -84,6 +83,14 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+if PRODUCTION:
+    # Production serves static files itself (compressed, cache-busted); development uses runserver's handler.
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+# knox's own token table is replaced by partnerhub.ApiToken; skipping its migrations keeps the unused table
+# (and its foreign key to users) out of the database.
+MIGRATION_MODULES = {"knox": None}
 
 ROOT_URLCONF = "partnerhub.urls"
 WSGI_APPLICATION = "partnerhub.wsgi.application"
@@ -248,6 +255,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: the interactive documentation lives at /api/docs/.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "partnerhub.api.pagination.StableCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [

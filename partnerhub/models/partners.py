@@ -157,6 +157,10 @@ class PartnerBrand(models.Model):
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # A brand belongs to its partner: members see it, partner admins change it (see partnerhub.access).
+    partner_field = "partner"
+    partner_permissions = {"view": "access_partner", "change": "administer_partner"}
+
     class Meta:
         constraints = [
             models.UniqueConstraint(

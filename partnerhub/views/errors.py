@@ -1,7 +1,8 @@
 """Error pages: JSON under /api/, branded HTML elsewhere. Never a stack trace, never a hint of other partners."""
 
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 
 
 def _wants_json(request) -> bool:
@@ -43,4 +44,9 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    return _error(request, 500, "error", "Something went wrong on our side. Please try again.", "errors/500.html")
+    """Rendered without context processors: whatever broke the request must not break its error page."""
+    detail = "Something went wrong on our side. Please try again."
+    if _wants_json(request):
+        return _error(request, 500, "error", detail, "errors/500.html")
+    html = loader.get_template("errors/500.html").render({"status": 500, "detail": detail})
+    return HttpResponseServerError(html)

@@ -50,9 +50,12 @@ def brand(request):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@portal_view(admin=True)
+@portal_view()
 def api_keys(request):
-    """The signed-in admin's API keys. A new key is shown in this one response and never again."""
+    """The signed-in user's own API keys (any partner user). A new key is shown in this response only.
+
+    A key acts for its user, so it is scoped exactly like that user: a rep's key sees what the rep sees.
+    """
     created = None
     status = 200
     if request.method == "POST":
@@ -87,7 +90,7 @@ def api_keys(request):
 
 
 @require_POST
-@portal_view(admin=True)
+@portal_view()
 def api_key_revoke(request, key: str):
     token = selectors.api_tokens_of(user=request.user).filter(token_key=key).first()
     if token is None:

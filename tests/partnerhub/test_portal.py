@@ -53,11 +53,21 @@ def test_staff_are_sent_to_the_console(manager_a, superuser, path):
         assert response["Location"] == "/console/"
 
 
-@pytest.mark.parametrize("path", ["/settings/brand/", "/settings/api-keys/"])
-def test_reps_cannot_open_admin_settings(rep_a, path):
-    response = client_as(rep_a).get(path)
+def test_reps_cannot_open_brand_settings(rep_a):
+    response = client_as(rep_a).get("/settings/brand/")
     assert response.status_code == 403
     assert "Only partner admins can do this" in response.text
+
+
+def test_reps_manage_their_own_api_keys(rep_a, admin_a):
+    client = client_as(rep_a)
+    page = client.get("/settings/api-keys/")
+    assert page.status_code == 200
+    assert "/settings/brand/" not in page.text  # the brand tab is for partner admins only
+    response = client.post("/settings/api-keys/", {"name": "Rep CRM", "expires_in_days": "30"})
+    assert response.status_code == 201
+    assert ApiToken.objects.get(user=rep_a).name == "Rep CRM"
+    assert not ApiToken.objects.filter(user=admin_a).exists()
 
 
 # Home ----------------------------------------------------------------------------------------------------------
