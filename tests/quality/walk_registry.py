@@ -1,0 +1,119 @@
+"""How the isolation walk fills each URL pattern with partner A's objects.
+
+Every URL pattern of the project must appear here (console model pages are derived from the console's
+registered models and ``World.objects_by_model``). A route is one of:
+
+* ``Page()`` — no parameters; the walk requests it (and with search terms) and checks that no trace of
+  partner A appears for outsiders;
+* ``Obj(param=lambda w: ...)`` — parameters that point at partner A's objects; for outsiders each method must
+  answer exactly like it does for an object that does not exist (``ghost``), never 2xx, never 5xx;
+* ``Public(reason, ...)`` — deliberately reachable without partner scope (sign-in, capability links, public
+  brand assets, program-wide data); the walk still checks it never answers 5xx and leaks no partner A data
+  beyond what ``reason`` states.
+
+Feature apps add their routes to ``ROUTES`` and their partner-A objects in ``tests/quality/world.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Getter = Callable[["object"], object]
+
+
+@dataclass(frozen=True)
+class Page:
+    methods: tuple[str, ...] = ("GET",)
+    params: dict[str, Getter] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Obj:
+    params: dict[str, Getter]
+    ghost: dict[str, object] = field(default_factory=dict)
+    methods: tuple[str, ...] = ("GET", "POST")
+
+    def __init__(self, methods: tuple[str, ...] = ("GET", "POST"), ghost: dict | None = None, **params: Getter):
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "ghost", ghost or {})
+        object.__setattr__(self, "methods", methods)
+
+
+@dataclass(frozen=True)
+class Public:
+    reason: str
+    params: dict[str, Getter] = field(default_factory=dict)
+    methods: tuple[str, ...] = ("GET",)
+
+
+API = ("GET", "PUT", "PATCH", "DELETE", "POST")
+ACTION = ("GET", "POST")
+
+ROUTES: dict[str, Page | Obj | Public] = {
+    # Core pages and sign-in
+    "healthz": Public("service health, no partner data"),
+    "login": Public("sign-in page; on a partner host it shows that partner's public brand"),
+    "logout": Public("ends the caller's own session", methods=("GET",)),
+    "password_reset": Public("asks for an e-mail address; the answer is the same for every address"),
+    "password_reset_done": Public("static confirmation"),
+    "password_reset_complete": Public("static confirmation"),
+    "password_reset_confirm": Public(
+        "a capability link: only the holder of a valid token can act; a wrong token shows the invalid-link page",
+        params={"uidb64": lambda w: w.reset_uid, "token": lambda w: w.reset_token},
+    ),
+    "invitation_accept": Public(
+        "a capability link: the signed, single-use token is the authority; a wrong one shows the invalid-link page",
+        params={"token": lambda w: w.invitation_token},
+    ),
+    "brand_logo": Public(
+        "a partner's logo is public brand material, shown on its own sign-in page",
+        params={"subdomain": lambda w: w.partner.brand.subdomain},
+    ),
+    # Portal
+    "portal:home": Page(),
+    "portal:switch": Page(methods=("GET",)),
+    "portal:team": Page(),
+    "portal:team_invite": Page(methods=("GET",)),
+    "portal:settings_brand": Page(),
+    "portal:api_keys": Page(),
+    "portal:member_role": Obj(pk=lambda w: w.rep_membership.pk, ghost={"pk": 987654321}),
+    "portal:member_deactivate": Obj(pk=lambda w: w.rep_membership.pk, ghost={"pk": 987654321}),
+    "portal:invitation_revoke": Obj(pk=lambda w: w.invitation.pk, ghost={"pk": 987654321}),
+    "portal:api_key_revoke": Obj(key=lambda w: w.token.token_key, ghost={"key": "ph_ghost00000000"}),
+    # API
+    "api-root": Page(),
+    "api-schema": Public("the OpenAPI document describes operations, not data"),
+    "api-docs": Public("interactive documentation page, no data"),
+    "me": Page(),
+    "partner-list": Page(),
+    "partner-detail": Obj(methods=API, pk=lambda w: w.partner.pk, ghost={"pk": 987654321}),
+    "partner-brand": Obj(methods=API, pk=lambda w: w.partner.pk, ghost={"pk": 987654321}),
+    "partner-brand-logo": Obj(methods=API, pk=lambda w: w.partner.pk, ghost={"pk": 987654321}),
+    "partner-suspend": Obj(methods=API, pk=lambda w: w.partner.pk, ghost={"pk": 987654321}),
+    "partner-reactivate": Obj(methods=API, pk=lambda w: w.partner.pk, ghost={"pk": 987654321}),
+    "tier-list": Public("tiers are program-wide facts every partner may read"),
+    "tier-detail": Public("tiers are program-wide facts every partner may read", params={"pk": lambda w: w.tier.pk}),
+    "membership-list": Page(),
+    "membership-detail": Obj(methods=API, pk=lambda w: w.rep_membership.pk, ghost={"pk": 987654321}),
+    "invitation-list": Page(),
+    "invitation-detail": Obj(methods=API, pk=lambda w: w.invitation.pk, ghost={"pk": 987654321}),
+    "invitation-revoke": Obj(methods=API, pk=lambda w: w.invitation.pk, ghost={"pk": 987654321}),
+    "me-token-list": Page(),
+    "me-token-detail": Obj(methods=API, token_key=lambda w: w.token.token_key, ghost={"token_key": "ph_ghost0000"}),
+    # Console: pages without an object (object pages are derived from the registered models)
+    "console:index": Page(),
+    "console:login": Public("console sign-in page"),
+    "console:logout": Public("ends the caller's own session", methods=("GET",)),
+    "console:password_change": Page(methods=("GET",)),
+    "console:password_change_done": Page(),
+    "console:autocomplete": Page(),
+    "console:jsi18n": Public("translation catalogue for the console's scripts"),
+    "console/(?P<url>.*)$": Public("the console's catch-all for unknown addresses", params={"url": lambda w: "nope/"}),
+    "console:app_list": Page(params={"app_label": lambda w: "partnerhub"}),
+}
+
+# Console model pages follow one shape; the walk fills them from World.objects_by_model. Program-wide models
+# (World.shared) are walked as Public: every vendor staff member may read them.
+CONSOLE_OBJECT_SUFFIXES = ("change", "history", "delete")
+CONSOLE_LIST_SUFFIXES = ("changelist", "add")

@@ -1,0 +1,129 @@
+"""Partner A's world for the isolation walk: one object of every kind, with markers that must never leak.
+
+Feature apps add their objects with ``@builder`` functions (and their routes in ``walk_registry.py``).
+``objects_by_model`` maps a model label to partner A's instance; the console's object pages are walked with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.contrib.auth.tokens import default_token_generator
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from partnerhub import services
+from partnerhub.choices import MembershipRole, PartnerStatus, StaffRole
+from partnerhub.models import AuditEvent, Membership
+from tests.factories import TierFactory, make_member, make_partner, make_staff
+
+# Strings unique to partner A; none may appear in any answer to an outsider.
+MARKER = "Zyqxal"
+
+
+@dataclass
+class World:
+    objects_by_model: dict[str, object] = field(default_factory=dict)
+    shared: set[str] = field(default_factory=set)  # program-wide models, not partner data
+    markers: list[str] = field(default_factory=list)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def add(self, obj, *markers: str) -> object:
+        self.objects_by_model.setdefault(obj._meta.label_lower, obj)
+        self.markers.extend(m for m in markers if m)
+        return obj
+
+    def __getattr__(self, name):
+        try:
+            return self.extra[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+BUILDERS: list[Callable[[World], None]] = []
+
+
+def builder(func: Callable[[World], None]) -> Callable[[World], None]:
+    BUILDERS.append(func)
+    return func
+
+
+@builder
+def core(w: World) -> None:
+    tier = TierFactory(name="Walk Gold")
+    partner = make_partner(f"{MARKER} Holdings", status=PartnerStatus.ACTIVE, tier=tier)
+    services.brand_update(
+        actor=None,
+        brand=partner.brand,
+        display_name=f"{MARKER} Brand",
+        tagline=f"{MARKER} tagline",
+        support_email=f"help@{MARKER.lower()}.example",
+    )
+    partner.refresh_from_db()
+    admin = make_member(
+        partner,
+        MembershipRole.ADMIN,
+        username=f"{MARKER.lower()}-admin",
+        email=f"admin@{MARKER.lower()}.example",
+        first_name=MARKER,
+        last_name="Admin",
+    )
+    rep = make_member(
+        partner,
+        MembershipRole.REP,
+        username=f"{MARKER.lower()}-rep",
+        email=f"rep@{MARKER.lower()}.example",
+        first_name=MARKER,
+        last_name="Rep",
+    )
+    manager = make_staff(
+        StaffRole.CHANNEL_MANAGER,
+        manages=[partner],
+        username=f"{MARKER.lower()}-cm",
+        first_name=MARKER,
+        last_name="Manager",
+    )
+    invitation = services.invitation_create(actor=admin, partner=partner, email=f"invitee@{MARKER.lower()}.example")
+    token, _ = services.api_token_create(actor=admin, user=admin, name=f"{MARKER} CRM key")
+    rep_membership = Membership.objects.get(user=rep, partner=partner)
+    w.extra.update(
+        partner=partner,
+        tier=tier,
+        admin=admin,
+        rep=rep,
+        manager=manager,
+        invitation=invitation,
+        token=token,
+        rep_membership=rep_membership,
+        invitation_token=services.invitation_token(invitation),
+        reset_uid=urlsafe_base64_encode(force_bytes(admin.pk)),
+        reset_token=default_token_generator.make_token(admin),
+    )
+    w.add(partner, partner.name, partner.slug)
+    w.add(partner.brand, partner.brand.display_name, partner.brand.tagline, partner.brand.support_email)
+    w.add(rep_membership, rep.email)
+    w.add(admin, admin.email)
+    w.add(invitation, invitation.email)
+    w.add(token, token.name)
+    w.add(AuditEvent.objects.filter(partner=partner).latest("id"))
+    w.objects_by_model["partnerhub.tier"] = tier
+    w.shared.add("partnerhub.tier")
+
+
+def build_world() -> World:
+    world = World()
+    for build in BUILDERS:
+        build(world)
+    return world
+
+
+def outsiders() -> dict[str, object]:
+    """Partner B's rep and admin and a channel manager of B only, plus nobody signed in."""
+    partner_b = make_partner("Bystander Supply", partner_type="distributor")
+    return {
+        "anonymous": None,
+        "rep_b": make_member(partner_b, MembershipRole.REP, username="walk-rep-b"),
+        "admin_b": make_member(partner_b, MembershipRole.ADMIN, username="walk-admin-b"),
+        "manager_b": make_staff(StaffRole.CHANNEL_MANAGER, manages=[partner_b], username="walk-cm-b"),
+    }
