@@ -77,9 +77,37 @@ def register_home_panel(provider: HomePanelProvider) -> HomePanelProvider:
     return provider
 
 
+GateProvider = Callable[[Any, Any], Any]
+_gates: list[GateProvider] = []
+
+
+def register_gate(gate: GateProvider) -> GateProvider:
+    """Add a gate in front of every portal page: ``gate(request, partner)`` returns a response to show instead
+    of the page (e.g. "accept the new program agreement first"), or None to let the request through.
+
+    Views decorated with ``portal_view(gated=False)`` (the gate's own pages, sign-out) are never gated.
+    """
+    if gate not in _gates:
+        _gates.append(gate)
+    return gate
+
+
+def gate_response(request, partner):
+    """The first gate's response for this request, or None. A gate that raises is logged and skipped."""
+    for gate in list(_gates):
+        try:
+            response = gate(request, partner)
+        except Exception:
+            logger.exception("Portal gate %r failed; it is skipped.", gate)
+            continue
+        if response is not None:
+            return response
+    return None
+
+
 def unregister(provider: Callable) -> None:
     """Remove a provider (tests, or an app that replaces a core suggestion with its own)."""
-    for registry in (_next_step_providers, _home_panel_providers):
+    for registry in (_next_step_providers, _home_panel_providers, _gates):
         if provider in registry:
             registry.remove(provider)
 

@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from guardian.shortcuts import assign_perm, remove_perm
 from knox.models import get_token_model
 
-from partnerhub import roles
+from partnerhub import events, roles
 from partnerhub.branding import process_logo
 from partnerhub.choices import STATUS_TRANSITIONS, AuditAction, MembershipRole, PartnerStatus, StaffRole
 from partnerhub.errors import ActionNotAllowed, ConflictError, DomainError
@@ -124,6 +124,7 @@ def partner_create(
     )
     brand.full_clean(exclude=["partner", "logo"])
     brand.save()
+    events.publish("partner.created", partner=partner)
     audit_record(
         actor=actor,
         action=AuditAction.PARTNER_CREATED,
@@ -205,6 +206,7 @@ def partner_change_status(*, actor: User | None, partner: Partner, status: str, 
         changes={"status": [before, status]},
         reason=reason,
     )
+    events.publish("partner.status_changed", partner=partner, before=before, after=status)
     return partner
 
 
@@ -381,6 +383,7 @@ def membership_add(
         target=membership,
         changes={"role": [None, role]},
     )
+    events.publish("member.added", partner=partner, membership=membership)
     return membership
 
 
@@ -535,6 +538,7 @@ def invitation_create(*, actor: User, partner: Partner, email: str, role: str = 
         changes={"email": [None, email], "role": [None, role]},
     )
     _send_invitation_email(invitation)
+    events.publish("invitation.sent", partner=partner, invitation=invitation)
     return invitation
 
 
@@ -708,6 +712,7 @@ def brand_update(
 
     transaction.on_commit(forget_host)
     audit_record(actor=actor, action=AuditAction.BRAND_UPDATED, partner=brand.partner, target=brand, changes=changes)
+    events.publish("brand.updated", partner=brand.partner, brand=brand)
     return brand
 
 

@@ -61,8 +61,11 @@ def _end_session(request):
     return redirect("login")
 
 
-def portal_view(view=None, *, admin: bool = False):
-    """Decorate a portal view: signed-in partner user with an active partner (and admin rights if asked)."""
+def portal_view(view=None, *, admin: bool = False, gated: bool = True):
+    """Decorate a portal view: signed-in partner user with an active partner (and admin rights if asked).
+
+    Registered gates (``partnerhub.portal.register_gate``) run first unless ``gated=False``.
+    """
 
     def decorator(func):
         @wraps(func)
@@ -81,6 +84,10 @@ def portal_view(view=None, *, admin: bool = False):
                     return _end_session(request)
                 return forbidden(request, WRONG_HOST_MESSAGE)
             request.portal_nav = PortalNav(request)
+            if gated:
+                blocked = portal.gate_response(request, request.partner)
+                if blocked is not None:
+                    return blocked
             if admin and not portal.is_partner_admin(request):
                 return forbidden(request, ADMIN_ONLY_MESSAGE)
             return func(request, *args, **kwargs)
