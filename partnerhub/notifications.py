@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.template import Context, engines
 from django.template.loader import render_to_string
 
 
 def render_email(template: str, context: dict) -> tuple[str, str]:
-    """Render ``<template>.txt`` and ``<template>.html`` into (text, html)."""
-    text = render_to_string(f"{template}.txt", context)
+    """Render ``<template>.txt`` and ``<template>.html`` into (text, html).
+
+    The plain-text part is rendered without HTML escaping (it is not HTML: "&" must stay "&"); the HTML part
+    is escaped as usual, so a company name like ``<b>Acme</b>`` never becomes markup in a mail client.
+    """
+    text_template = engines["django"].get_template(f"{template}.txt").template
+    text = text_template.render(Context(context, autoescape=False))
     html = render_to_string(f"{template}.html", context)
     return text, html
 

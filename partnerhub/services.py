@@ -811,3 +811,63 @@ def tier_delete(*, actor: User | None, tier: Tier) -> None:
         raise ConflictError(f"{on_tier} partner(s) are on the tier “{tier}”; move them to another tier first.")
     audit_record(actor=actor, action=AuditAction.TIER_DELETED, target=tier)
     tier.delete()
+
+
+# Offboarding ---------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def partner_members_deactivate_all(*, actor: User | None, partner: Partner, reason: str = "") -> list[int]:
+    """Deactivate every active membership of a partner (offboarding); returns the affected user ids.
+
+    Unlike ``membership_deactivate`` this removes the last admin too: the partner is leaving the program.
+    The rows stay for the audit trail.
+    """
+    memberships = list(
+        Membership.objects.select_for_update().select_related("partner", "user").filter(partner=partner, is_active=True)
+    )
+    now = timezone.now()
+    for membership in memberships:
+        membership.is_active = False
+        membership.deactivated_at = now
+        membership.save(update_fields=["is_active", "deactivated_at"])
+        _sync_groups(membership)
+        audit_record(
+            actor=actor, action=AuditAction.MEMBER_DEACTIVATED, partner=partner, target=membership, reason=reason
+        )
+    return [m.user_id for m in memberships]
+
+
+@transaction.atomic
+def partner_api_tokens_revoke(*, actor: User | None, partner: Partner, reason: str = "") -> int:
+    """Revoke the API keys of the partner's former members who no longer belong to any other active partner.
+
+    People who still work for another partner keep their keys: a key is scoped to its user's partners, so it
+    stops reaching this partner's data the moment the membership ends.
+    """
+    token_model = get_token_model()
+    former = Membership.objects.filter(partner=partner).values("user_id")
+    still_elsewhere = Membership.objects.filter(is_active=True).exclude(partner=partner).values("user_id")
+    tokens = list(
+        token_model.objects.filter(user_id__in=former).exclude(user_id__in=still_elsewhere).select_related("user")
+    )
+    for token in tokens:
+        audit_record(
+            actor=actor,
+            action=AuditAction.API_TOKEN_REVOKED,
+            partner=partner,
+            target=token.user,
+            changes={"key": [token.token_key, None], "name": [token.name, None]},
+            reason=reason,
+        )
+        token.delete()
+    return len(tokens)
+
+
+@transaction.atomic
+def partner_managers_unassign_all(*, actor: User | None, partner: Partner) -> int:
+    """Remove every channel manager's grant on the partner."""
+    managers = channel_managers_of(partner)
+    for manager in managers:
+        channel_manager_unassign(actor=actor, partner=partner, manager=manager)
+    return len(managers)

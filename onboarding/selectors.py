@@ -1,0 +1,100 @@
+"""Scoped reads of onboarding."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from onboarding.choices import OPEN_APPLICATION_STATUSES
+from onboarding.models import (
+    AgreementAcceptance,
+    ChecklistItem,
+    IntegrationCredential,
+    PartnerApplication,
+    PartnerDocument,
+    ProvisioningJob,
+    WebhookDelivery,
+)
+from partnerhub import access
+from partnerhub.models import Partner
+
+
+def application_list(*, user, open_only: bool = False) -> QuerySet[PartnerApplication]:
+    """Applications are vendor-side: vendor staff with the view permission see them all."""
+    if not (access.is_vendor_staff(user) and user.has_perm("onboarding.view_partnerapplication")):
+        return PartnerApplication.objects.none()
+    qs = PartnerApplication.objects.select_related("decided_by", "tier", "partner", "parent")
+    if open_only:
+        qs = qs.filter(status__in=OPEN_APPLICATION_STATUSES)
+    return qs
+
+
+def access_application(*, user, pk) -> PartnerApplication:
+    return access.access_object(application_list(user=user), user, pk)
+
+
+def review_queue(*, user) -> QuerySet[PartnerApplication]:
+    """Open applications, longest-waiting first (the review clock)."""
+    return application_list(user=user, open_only=True).order_by("submitted_at", "id")
+
+
+def checklist_of(*, user, partner: Partner) -> list[ChecklistItem]:
+    return list(ChecklistItem.objects.for_user(user).filter(partner=partner).order_by("position", "id"))
+
+
+def checklist_items(*, user, action: str = "view") -> QuerySet[ChecklistItem]:
+    return ChecklistItem.objects.for_user(user, action).select_related("partner", "completed_by")
+
+
+def checklist_progress(*, user) -> QuerySet[Partner]:
+    """Partners in the user's scope with checklist progress, for channel managers: done, total, overdue."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    return (
+        Partner.objects.for_user(user)
+        .annotate(
+            checklist_total=Count("checklist_items"),
+            checklist_done=Count("checklist_items", filter=Q(checklist_items__completed_at__isnull=False)),
+            checklist_overdue=Count(
+                "checklist_items",
+                filter=Q(checklist_items__completed_at__isnull=True, checklist_items__due_at__lt=now),
+            ),
+        )
+        .filter(checklist_total__gt=0)
+    )
+
+
+def job_list(*, user, action: str = "view") -> QuerySet[ProvisioningJob]:
+    """Jobs of partners in scope; vendor staff with the job view permission also see jobs not yet tied to a
+    partner (the first step creates it)."""
+    scoped = ProvisioningJob.objects.for_user(user, action)
+    if (
+        access.is_vendor_staff(user)
+        and access.sees_all_partners(user)
+        and user.has_perm(f"onboarding.{action}_provisioningjob")
+    ):
+        scoped = ProvisioningJob.objects.all()
+    return scoped.select_related("partner", "application", "requested_by")
+
+
+def access_job(*, user, pk, action: str = "view") -> ProvisioningJob:
+    return access.access_object(job_list(user=user, action=action), user, pk, action)
+
+
+def acceptance_list(*, user) -> QuerySet[AgreementAcceptance]:
+    return AgreementAcceptance.objects.for_user(user).select_related("agreement", "accepted_by", "partner")
+
+
+def document_list(*, user, action: str = "view") -> QuerySet[PartnerDocument]:
+    return PartnerDocument.objects.for_user(user, action).select_related("uploaded_by", "partner")
+
+
+def integration_credential(*, user, partner: Partner) -> IntegrationCredential | None:
+    return IntegrationCredential.objects.for_user(user).filter(partner=partner).first()
+
+
+def delivery_list(*, user) -> QuerySet[WebhookDelivery]:
+    """The delivery log is vendor-side operations data."""
+    if not (access.is_vendor_staff(user) and user.has_perm("onboarding.view_webhookdelivery")):
+        return WebhookDelivery.objects.none()
+    return WebhookDelivery.objects.select_related("endpoint", "partner")
