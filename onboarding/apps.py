@@ -11,6 +11,13 @@ class OnboardingConfig(AppConfig):
 
         hooks.connect()
         _grant_staff_permissions()
+        # Deployments (and tests) can plug in extra provisioning steps without code changes here.
+        from importlib import import_module
+
+        from django.conf import settings
+
+        for module in getattr(settings, "PROVISIONING_STEP_MODULES", []):
+            import_module(module)
 
 
 def _grant_staff_permissions() -> None:

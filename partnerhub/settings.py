@@ -48,6 +48,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "partnerhub",
+    "onboarding",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -87,6 +88,12 @@ MIDDLEWARE = [
 if PRODUCTION:
     # Production serves static files itself (compressed, cache-busted); development uses runserver's handler.
     MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+# Benchmark mode (make bench): SQL query counts in response headers and the bare "ceiling" endpoints under
+# /api/bench/ (partnerhub/bench.py). Never set it on a server that others can reach.
+PARTNERHUB_BENCH = env.bool("PARTNERHUB_BENCH", False)
+if PARTNERHUB_BENCH:
+    MIDDLEWARE.insert(0, "partnerhub.bench.QueryCountMiddleware")
 
 # knox's own token table is replaced by partnerhub.ApiToken; skipping its migrations keeps the unused table
 # (and its foreign key to users) out of the database.
@@ -348,6 +355,13 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_DEFAULT_QUEUE = "partnerhub"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Re-enqueue provisioning jobs and webhook deliveries whose enqueue was lost (e.g. a cold shutdown).
+    "onboarding-reconcile-stuck-work": {"task": "onboarding.tasks.reconcile_stuck_work", "schedule": 300.0},
+}
+
+# Extra provisioning step modules, imported at start-up (comma-separated dotted paths).
+PROVISIONING_STEP_MODULES = env.list("PROVISIONING_STEP_MODULES", [])
 
 LOGGING = {
     "version": 1,
