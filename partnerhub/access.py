@@ -15,17 +15,18 @@ Rules:
   object permissions ``access_partner`` (every active member) and ``administer_partner`` (partner admins),
   and only while the partner may sign in (not suspended or offboarded).
 
-Object grants are read with guardian's ``get_objects_for_user`` and ``accept_global_perms=False``: a stray
-global permission must never widen a partner user's view.
+Object grants are read from guardian's direct foreign-key grant tables (``_granted_partners``: the rows of
+guardian's ``get_objects_for_user`` with ``accept_global_perms=False``): a stray global permission must never
+widen a partner user's view.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import Http404
-from guardian.shortcuts import get_objects_for_user
 
 from partnerhub.choices import SIGN_IN_STATUSES
 
@@ -67,9 +68,7 @@ def managed_partners(user) -> models.QuerySet[Partner]:
         return Partner.objects.none()
     if sees_all_partners(user):
         return Partner.objects.all()
-    return get_objects_for_user(
-        user, "partnerhub.manage_partner", klass=Partner, accept_global_perms=False, with_superuser=False
-    )
+    return _granted_partners(user, "manage_partner")
 
 
 def member_partners(user, permission: str = "access_partner") -> models.QuerySet[Partner]:
@@ -80,10 +79,30 @@ def member_partners(user, permission: str = "access_partner") -> models.QuerySet
     Partner = _partner_model()
     if not is_authenticated(user):
         return Partner.objects.none()
-    granted = get_objects_for_user(
-        user, f"partnerhub.{permission}", klass=Partner, accept_global_perms=False, with_superuser=False
+    return _granted_partners(user, permission).filter(status__in=SIGN_IN_STATUSES)
+
+
+def _granted_partners(user, codename: str) -> models.QuerySet[Partner]:
+    """Partners on which ``user`` holds the object permission ``partnerhub.<codename>``, granted to the user
+    directly or to one of their groups. Global permissions and superuser status count for nothing here.
+
+    The rows are exactly those of guardian's ``get_objects_for_user(user, "partnerhub.<codename>",
+    klass=Partner, accept_global_perms=False, with_superuser=False)``, read from the same direct foreign-key
+    grant tables. Only the query's shape differs: guardian writes ``pk IN (user grants) OR pk IN (group
+    grants)``, which PostgreSQL cannot turn into a join, so a scoped list such as ``memberships WHERE
+    partner_id IN (...) ORDER BY id DESC LIMIT 51`` walks the whole table and tests every row. One
+    ``pk IN (user grants UNION group grants)`` becomes a semi-join that starts from the user's few grants
+    (docs/PERFORMANCE.md).
+    """
+    from partnerhub.models import PartnerGroupObjectPermission, PartnerUserObjectPermission
+
+    Partner = _partner_model()
+    grant = {"permission__content_type": ContentType.objects.get_for_model(Partner), "permission__codename": codename}
+    direct = PartnerUserObjectPermission.objects.filter(user=user, **grant).values("content_object_id")
+    via_groups = PartnerGroupObjectPermission.objects.filter(group__in=user.groups.all(), **grant).values(
+        "content_object_id"
     )
-    return granted.filter(status__in=SIGN_IN_STATUSES)
+    return Partner.objects.filter(pk__in=direct.union(via_groups))
 
 
 def _model_perm(model: type[models.Model], action: str) -> str:
@@ -126,7 +145,12 @@ def scope(queryset: models.QuerySet[M], user, action: str = "view") -> models.Qu
     if is_authenticated(user) and user.is_superuser:
         return queryset
     partners = partners_for(user, model, action)
-    return queryset.filter(**{f"{field}__in": partners.values("pk")})
+    queryset = queryset.filter(**{f"{field}__in": partners.values("pk")})
+    # A model may narrow what vendor staff see within their partners (support agents: escalated tickets only).
+    restrict = getattr(model, "restrict_for_staff", None)
+    if restrict is not None and is_vendor_staff(user):
+        queryset = restrict(queryset, user)
+    return queryset
 
 
 def scope_partners(queryset: models.QuerySet[Partner], user, action: str = "view") -> models.QuerySet[Partner]:

@@ -1,0 +1,225 @@
+"""Scoped reads of support. Tickets come through the access layer; messages, attachments and history are
+filtered by who is reading (partner user, vendor staff, customer); articles by audience and grants."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Value
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from partnerhub import access
+from partnerhub.models import Partner
+from support.choices import ACTIVE_STATUSES, ArticleAudience, ArticleStatus, TicketStatus, Visibility
+from support.models import (
+    Article,
+    ArticleGroupObjectPermission,
+    SlaClock,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketMessage,
+)
+
+PARTNER_VISIBLE = (Visibility.PUBLIC, Visibility.PARTNER_NOTE)
+
+
+def ticket_list(*, user, action: str = "view") -> QuerySet[Ticket]:
+    return Ticket.objects.for_user(user, action).select_related(
+        "partner", "category", "assignee", "vendor_assignee", "requester_user", "requester_customer"
+    )
+
+
+def access_ticket(*, user, pk, action: str = "view") -> Ticket:
+    return access.access_object(ticket_list(user=user, action=action), user, pk, action)
+
+
+def visible_visibilities(user) -> tuple[str, ...]:
+    """Which messages a signed-in person may read: vendor staff all, partner users never vendor notes."""
+    if access.is_vendor_staff(user):
+        return tuple(Visibility.values)
+    return PARTNER_VISIBLE
+
+
+def messages_for(*, user, ticket: Ticket) -> QuerySet[TicketMessage]:
+    return (
+        TicketMessage.objects.filter(ticket=ticket, visibility__in=visible_visibilities(user))
+        .select_related("author_user", "author_customer")
+        .prefetch_related("attachments")
+    )
+
+
+def messages_for_customer(*, ticket: Ticket) -> QuerySet[TicketMessage]:
+    return (
+        TicketMessage.objects.filter(ticket=ticket, visibility=Visibility.PUBLIC)
+        .select_related("author_user", "author_customer")
+        .prefetch_related("attachments")
+    )
+
+
+def events_for(*, user, ticket: Ticket) -> QuerySet[TicketEvent]:
+    qs = TicketEvent.objects.filter(ticket=ticket).select_related("actor")
+    return qs if access.is_vendor_staff(user) else qs.filter(vendor_only=False)
+
+
+def access_attachment(*, user, pk) -> TicketAttachment:
+    """An attachment of a ticket in scope whose message the user may read; else NotFound."""
+    tickets = ticket_list(user=user).values("pk")
+    qs = TicketAttachment.objects.filter(ticket__in=tickets, message__visibility__in=visible_visibilities(user))
+    return _get(qs, pk)
+
+
+def _get(qs, pk):
+    try:
+        return qs.select_related("ticket", "message").get(pk=pk)
+    except (TicketAttachment.DoesNotExist, ValueError, TypeError):
+        raise access.NotFound("Not found.") from None
+
+
+def customer_attachment(*, ticket: Ticket, pk) -> TicketAttachment:
+    return _get(TicketAttachment.objects.filter(ticket=ticket, message__visibility=Visibility.PUBLIC), pk)
+
+
+def clocks_for(*, user, ticket: Ticket) -> QuerySet[SlaClock]:
+    qs = SlaClock.objects.filter(ticket=ticket).select_related("policy")
+    return qs if access.is_vendor_staff(user) else qs.filter(scope="first_line")
+
+
+# Desk queues ---------------------------------------------------------------------------------------------------
+
+
+def desk(*, user, partner: Partner, queue: str = "open", search: str = "") -> QuerySet[Ticket]:
+    """A partner's first-line desk: ``mine``, ``unassigned``, ``breaching`` (due within 4 h or breached),
+    ``escalated``, ``open`` (every active ticket), ``resolved`` or ``all``."""
+    qs = ticket_list(user=user).filter(partner=partner)
+    now = timezone.now()
+    if queue == "mine":
+        qs = qs.filter(assignee=user, status__in=ACTIVE_STATUSES)
+    elif queue == "unassigned":
+        qs = qs.filter(assignee__isnull=True, status__in=ACTIVE_STATUSES)
+    elif queue == "breaching":
+        soon = SlaClock.objects.filter(
+            ticket=OuterRef("pk"),
+            met_at__isnull=True,
+            paused_since__isnull=True,
+            due_at__lte=now + dt.timedelta(hours=4),
+        )
+        qs = qs.filter(status__in=ACTIVE_STATUSES).filter(Exists(soon))
+    elif queue == "escalated":
+        qs = qs.filter(status=TicketStatus.ESCALATED)
+    elif queue == "resolved":
+        qs = qs.filter(status__in=(TicketStatus.RESOLVED, TicketStatus.CLOSED))
+    elif queue == "open":
+        qs = qs.filter(status__in=ACTIVE_STATUSES)
+    if search:
+        if search.upper().startswith("T-") and search[2:].isdigit():
+            qs = qs.filter(pk=int(search[2:]))
+        else:
+            qs = qs.filter(search_vector=SearchQuery(search, config="english", search_type="websearch"))
+    return qs
+
+
+def agent_queue(*, user, queue: str = "open") -> QuerySet[Ticket]:
+    """Vendor agents' queue: escalated tickets from every partner in scope; ``mine``, ``unassigned``, ``open``."""
+    qs = ticket_list(user=user).filter(escalated_at__isnull=False)
+    if queue == "mine":
+        qs = qs.filter(vendor_assignee=user, status=TicketStatus.ESCALATED)
+    elif queue == "unassigned":
+        qs = qs.filter(vendor_assignee__isnull=True, status=TicketStatus.ESCALATED)
+    elif queue == "open":
+        qs = qs.filter(status=TicketStatus.ESCALATED)
+    return qs
+
+
+# Knowledge base ------------------------------------------------------------------------------------------------
+
+
+def _partner_articles_q(partners) -> Q:
+    partner_ids = [p.pk for p in partners]
+    tier_ids = [p.tier_id for p in partners if p.tier_id]
+    group_ids = [p.members_group_id for p in partners]
+    granted = ArticleGroupObjectPermission.objects.filter(
+        group_id__in=group_ids, permission__codename="view_article"
+    ).values("content_object_id")
+    return (
+        Q(partner_id__in=partner_ids)
+        | Q(partner__isnull=True, audience=ArticleAudience.ALL)
+        | Q(partner__isnull=True, audience=ArticleAudience.TIERS, tiers__in=tier_ids)
+        | Q(partner__isnull=True, audience=ArticleAudience.PARTNERS, pk__in=granted)
+    )
+
+
+def articles_for_partner(partner: Partner, *, customers: bool = False) -> QuerySet[Article]:
+    """Published articles one partner sees (and, with ``customers``, may show in its help center)."""
+    qs = Article.objects.filter(status=ArticleStatus.PUBLISHED).filter(_partner_articles_q([partner]))
+    if customers:
+        qs = qs.filter(customer_visible=True)
+    return qs.distinct()
+
+
+def article_list(*, user, partner: Partner | None = None) -> QuerySet[Article]:
+    """Articles a signed-in person may read: vendor staff all; partner users their partners' visible ones
+    (only ``partner`` when given — the portal's active partner)."""
+    if access.is_vendor_staff(user) and (user.is_superuser or user.has_perm("support.view_article")):
+        return Article.objects.all()
+    partners = list(access.member_partners(user))
+    if partner is not None:
+        partners = [p for p in partners if p.pk == partner.pk]
+    if not partners:
+        return Article.objects.none()
+    return Article.objects.filter(status=ArticleStatus.PUBLISHED).filter(_partner_articles_q(partners)).distinct()
+
+
+def access_article(*, user, pk, partner: Partner | None = None) -> Article:
+    return access.access_object(article_list(user=user, partner=partner), user, pk)
+
+
+def search_articles(articles: QuerySet[Article], text: str, *, limit: int = 20) -> list[Article]:
+    """Full-text search with ranking and highlighted snippets (``article.headline``)."""
+    text = (text or "").strip()
+    if not text:
+        return list(articles.order_by("-published_at", "-id")[:limit])
+    query = SearchQuery(text, config="english", search_type="websearch")
+    ids = articles.filter(search_vector=query).values("pk")
+    plain_body = Func(F("body"), Value("<[^>]+>"), Value(" "), Value("g"), function="regexp_replace")
+    found = list(
+        Article.objects.filter(pk__in=ids)
+        .annotate(
+            rank=SearchRank(F("search_vector"), query),
+            raw_headline=SearchHeadline(
+                plain_body,
+                query,
+                config="english",
+                start_sel=_MARK_ON,
+                stop_sel=_MARK_OFF,
+                max_words=30,
+                min_words=12,
+                max_fragments=2,
+            ),
+        )
+        .order_by("-rank", "-id")[:limit]
+    )
+    for article in found:
+        article.headline = highlight(article.raw_headline)
+    return found
+
+
+_MARK_ON, _MARK_OFF = "\x02", "\x03"
+
+
+def highlight(raw: str) -> str:
+    """A search snippet as safe HTML: everything escaped, only the matches wrapped in <mark>."""
+    return mark_safe(  # noqa: S308 (escaped first; only our own <mark> tags are added)
+        escape(raw or "").replace(_MARK_ON, "<mark>").replace(_MARK_OFF, "</mark>")
+    )
+
+
+def suggest_articles(*, partner: Partner, text: str, customers: bool = False, limit: int = 5) -> list[Article]:
+    """Articles that may answer a ticket being written (subject and description so far)."""
+    words = " OR ".join(w for w in (text or "").replace('"', " ").split() if len(w) > 3)[:400]
+    if not words:
+        return []
+    return search_articles(articles_for_partner(partner, customers=customers), words, limit=limit)

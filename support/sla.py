@@ -1,0 +1,194 @@
+"""SLA clocks: start, pause, resume, meet, warn and breach — and the metrics dashboards read.
+
+A ticket has up to four clocks: first response and resolution for the partner's first line (from creation)
+and for the vendor's escalation (from escalation). Clocks run in the policy's business hours and pause while
+the ticket is pending on the customer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from support.business_time import add_business_seconds, business_seconds_between
+from support.choices import EventKind, SlaTarget
+from support.models import SlaClock, SlaPolicy, Ticket, TicketEvent
+
+Scope = SlaPolicy.Scope
+
+
+def policy_for(ticket: Ticket, scope: str) -> SlaPolicy | None:
+    """The tier-specific policy for the ticket's priority, else the one for every tier."""
+    tier_id = ticket.partner.tier_id if ticket.partner_id else None
+    candidates = (
+        SlaPolicy.objects.select_related("business_hours")
+        .filter(applies_to=scope, priority=ticket.priority)
+        .filter(Q(tier_id=tier_id) | Q(tier__isnull=True))
+    )
+    return min(candidates, key=lambda p: p.tier_id is None, default=None)
+
+
+def start_clocks(ticket: Ticket, scope: str, at: dt.datetime) -> list[SlaClock]:
+    """Start (or restart, for a new escalation) the first-response and resolution clocks of ``scope``."""
+    policy = policy_for(ticket, scope)
+    if policy is None:
+        return []
+    hours = policy.business_hours
+    clocks = []
+    for target, minutes in (
+        (SlaTarget.FIRST_RESPONSE, policy.first_response_minutes),
+        (SlaTarget.RESOLUTION, policy.resolution_minutes),
+    ):
+        due = add_business_seconds(hours, at, minutes * 60)
+        clock, _ = SlaClock.objects.update_or_create(
+            ticket=ticket,
+            scope=scope,
+            target=target,
+            defaults={
+                "policy": policy,
+                "started_at": at,
+                "due_at": due,
+                "paused_since": None,
+                "remaining_seconds": None,
+                "met_at": None,
+                "warned_at": None,
+                "breached_at": None,
+            },
+        )
+        clocks.append(clock)
+    return clocks
+
+
+def retarget(ticket: Ticket) -> None:
+    """After a priority change: recompute the running clocks' due times under the new priority's policy."""
+    for clock in SlaClock.objects.filter(ticket=ticket, met_at__isnull=True).select_related("policy"):
+        policy = policy_for(ticket, clock.scope)
+        if policy is None:
+            continue
+        minutes = (
+            policy.first_response_minutes if clock.target == SlaTarget.FIRST_RESPONSE else policy.resolution_minutes
+        )
+        clock.policy = policy
+        if clock.paused_since is None:
+            clock.due_at = add_business_seconds(policy.business_hours, clock.started_at, minutes * 60)
+        else:
+            spent = business_seconds_between(policy.business_hours, clock.started_at, clock.paused_since)
+            clock.remaining_seconds = max(minutes * 60 - spent, 0)
+        clock.warned_at = None
+        clock.save(update_fields=["policy", "due_at", "remaining_seconds", "warned_at"])
+
+
+def _hours(clock: SlaClock):
+    return clock.policy.business_hours if clock.policy_id else None
+
+
+def pause(ticket: Ticket, at: dt.datetime) -> None:
+    """Stop the running clocks (pending on the customer), keeping the business time that was left."""
+    for clock in SlaClock.objects.filter(ticket=ticket, met_at__isnull=True, paused_since__isnull=True).select_related(
+        "policy__business_hours"
+    ):
+        clock.remaining_seconds = business_seconds_between(_hours(clock), at, clock.due_at) if clock.due_at else 0
+        clock.paused_since = at
+        clock.save(update_fields=["remaining_seconds", "paused_since"])
+
+
+def resume(ticket: Ticket, at: dt.datetime) -> None:
+    """Restart paused clocks: the time left when they paused, counted from now in business time."""
+    for clock in SlaClock.objects.filter(ticket=ticket, met_at__isnull=True, paused_since__isnull=False).select_related(
+        "policy__business_hours"
+    ):
+        clock.due_at = add_business_seconds(_hours(clock), at, clock.remaining_seconds or 0)
+        clock.paused_since = None
+        clock.remaining_seconds = None
+        clock.save(update_fields=["due_at", "paused_since", "remaining_seconds"])
+
+
+def meet(ticket: Ticket, scope: str, target: str, at: dt.datetime) -> None:
+    """The target was reached at ``at``; a late one is recorded as breached even if no check ran meanwhile."""
+    clocks = SlaClock.objects.filter(ticket=ticket, scope=scope, target=target, met_at__isnull=True)
+    clocks.filter(breached_at__isnull=True, due_at__lt=at, paused_since__isnull=True).update(breached_at=at)
+    clocks.update(met_at=at, paused_since=None)
+
+
+def stop_scope(ticket: Ticket, scope: str, at: dt.datetime) -> None:
+    """Close every open clock of a scope (the vendor returned the ticket, or the ticket was resolved)."""
+    for target in (SlaTarget.FIRST_RESPONSE, SlaTarget.RESOLUTION):
+        meet(ticket, scope, target, at)
+
+
+def check(now: dt.datetime | None = None) -> dict[str, int]:
+    """Record warnings and breaches for running clocks (run every minute by Celery beat). Idempotent."""
+    from support import notifications
+
+    now = now or timezone.now()
+    warned = breached = 0
+    running = SlaClock.objects.filter(
+        met_at__isnull=True, paused_since__isnull=True, breached_at__isnull=True, due_at__isnull=False
+    ).select_related("policy", "ticket__partner")
+    for clock in running.filter(due_at__lte=now).iterator():
+        with transaction.atomic():
+            updated = SlaClock.objects.filter(pk=clock.pk, breached_at__isnull=True).update(breached_at=now)
+            if not updated:
+                continue
+            TicketEvent.objects.create(
+                ticket=clock.ticket,
+                kind=EventKind.SLA_BREACH,
+                actor_label="SLA",
+                after=f"{clock.get_scope_display()}: {clock.get_target_display()}",
+                vendor_only=clock.scope == Scope.ESCALATION,
+            )
+            transaction.on_commit(lambda c=clock: notifications.sla_event(c.pk, breached=True))
+            breached += 1
+    for clock in running.filter(due_at__gt=now, warned_at__isnull=True).iterator():
+        warn_from = clock.due_at - dt.timedelta(minutes=clock.policy.warn_before_minutes if clock.policy else 30)
+        if now < warn_from:
+            continue
+        with transaction.atomic():
+            if not SlaClock.objects.filter(pk=clock.pk, warned_at__isnull=True).update(warned_at=now):
+                continue
+            TicketEvent.objects.create(
+                ticket=clock.ticket,
+                kind=EventKind.SLA_WARNING,
+                actor_label="SLA",
+                after=f"{clock.get_scope_display()}: {clock.get_target_display()}",
+                vendor_only=clock.scope == Scope.ESCALATION,
+            )
+            transaction.on_commit(lambda c=clock: notifications.sla_event(c.pk, breached=False))
+            warned += 1
+    return {"warned": warned, "breached": breached}
+
+
+# Metrics -------------------------------------------------------------------------------------------------------
+
+
+def partner_metrics(partner_ids, *, since: dt.datetime) -> dict[int, dict[str, float | int | None]]:
+    """Per partner, for tickets created since ``since``: SLA attainment (share of finished first-line clocks
+    met in time) and first-line resolution rate (share of resolved tickets never escalated)."""
+    clocks = (
+        SlaClock.objects.filter(
+            ticket__partner_id__in=partner_ids, ticket__created_at__gte=since, scope=Scope.FIRST_LINE
+        )
+        .exclude(met_at__isnull=True, breached_at__isnull=True)
+        .values("ticket__partner_id")
+        .annotate(total=Count("id"), missed=Count("id", filter=Q(breached_at__isnull=False)))
+    )
+    resolved = (
+        Ticket.objects.filter(partner_id__in=partner_ids, created_at__gte=since, resolved_at__isnull=False)
+        .values("partner_id")
+        .annotate(total=Count("id"), first_line=Count("id", filter=Q(escalated_at__isnull=True)))
+    )
+    result: dict[int, dict] = {
+        pid: {"sla_attainment": None, "first_line_resolution": None, "clocks": 0, "resolved": 0} for pid in partner_ids
+    }
+    for row in clocks:
+        entry = result.setdefault(row["ticket__partner_id"], {})
+        entry["clocks"] = row["total"]
+        entry["sla_attainment"] = round((row["total"] - row["missed"]) / row["total"], 4) if row["total"] else None
+    for row in resolved:
+        entry = result.setdefault(row["partner_id"], {})
+        entry["resolved"] = row["total"]
+        entry["first_line_resolution"] = round(row["first_line"] / row["total"], 4) if row["total"] else None
+    return result
