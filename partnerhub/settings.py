@@ -310,6 +310,11 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        # Onboarding enums whose field names ("status", "partner_type") the core also uses.
+        "PartnerStatusEnum": "partnerhub.choices.PartnerStatus",
+        "PartnerTypeEnum": "partnerhub.choices.PartnerType",
+        "ApplicationStatusEnum": "onboarding.choices.ApplicationStatus",
+        "ApplicantPartnerTypeEnum": "onboarding.api.serializers.APPLICANT_PARTNER_TYPES",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
     "SWAGGER_UI_DIST": "SIDECAR",
