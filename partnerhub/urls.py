@@ -1,5 +1,6 @@
 """URL map: the partner portal at /, the vendor console at /console/, the API at /api/, health at /healthz."""
 
+from django.conf import settings
 from django.urls import include, path
 
 from partnerhub.admin_site import console
@@ -11,6 +12,10 @@ urlpatterns = [
     path("api/", include("partnerhub.api.urls")),
     path("", include("partnerhub.portal_urls")),
 ]
+
+if settings.PARTNERHUB_BENCH:
+    # Benchmark-only endpoints (make bench); absent unless PARTNERHUB_BENCH is set.
+    urlpatterns.insert(0, path("api/bench/", include("partnerhub.bench")))
 
 handler400 = "partnerhub.views.errors.bad_request"
 handler403 = "partnerhub.views.errors.permission_denied"
