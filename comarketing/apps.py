@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class ComarketingConfig(AppConfig):
+    name = "comarketing"
+    verbose_name = "Co-marketing"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from comarketing import hooks
+
+        hooks.connect()
