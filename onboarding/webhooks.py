@@ -93,7 +93,9 @@ def attempt_delivery(delivery_id: int) -> tuple[str, int]:
 
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            # Lock the delivery row only: locking the joined endpoint too would make every other delivery to
+            # the same endpoint, attempted meanwhile by another worker, skip itself and never be sent.
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("endpoint")
             .filter(pk=delivery_id)
             .first()

@@ -17,13 +17,15 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 import time
 from collections import Counter
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from onboarding import provisioning, services, webhooks
@@ -363,3 +365,51 @@ def test_two_workers_given_the_same_job_never_run_it_at_the_same_time(
     assert set(job.steps.values_list("attempts", flat=True)) == {1}
     assert_exactly_once(partner, reference)
     assert len(accepted_events_for(hook, partner)) == 1
+
+
+def test_two_workers_deliver_to_the_same_endpoint_at_the_same_time(start, endpoint_for):
+    # given a receiver that answers a request only once a second one has arrived (or after 8 s)
+    arrivals = threading.Barrier(2, timeout=8)  # below the 10 s request timeout of a delivery
+    requests: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            try:
+                arrivals.wait()
+                together = True
+            except threading.BrokenBarrierError:
+                together = False
+            requests.append({"id": json.loads(body)["id"], "together": together})
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+
+        class Hook:
+            url = f"http://127.0.0.1:{server.server_address[1]}/hooks/partnerhub"
+
+        endpoint_for(Hook, events=["partner.provisioned"])
+        first = start()
+        start()
+
+        # when two events for the one endpoint are queued together, so each worker takes one
+        with producer_for(first.queue), transaction.atomic():
+            for n in (1, 2):
+                webhooks.queue_event(event="partner.provisioned", event_id=f"evt-{n}", data={"n": n})
+
+        # then both are delivered at once: attempting one delivery does not lock the other out
+        assert wait_for(
+            lambda: WebhookDelivery.objects.filter(state=DeliveryState.DELIVERED).count() == 2, JOB_TIMEOUT
+        ), (list(WebhookDelivery.objects.values("event_id", "state", "attempts")), logs(start))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(r["id"] for r in requests) == ["evt-1", "evt-2"]
+    assert all(r["together"] for r in requests), requests
+    assert set(WebhookDelivery.objects.values_list("attempts", flat=True)) == {1}
