@@ -164,7 +164,12 @@ def article_list(*, user, partner: Partner | None = None) -> QuerySet[Article]:
     """Articles a signed-in person may read: vendor staff all; partner users their partners' visible ones
     (only ``partner`` when given — the portal's active partner)."""
     if access.is_vendor_staff(user) and (user.is_superuser or user.has_perm("support.view_article")):
-        return Article.objects.all()
+        if access.sees_all_partners(user):
+            return Article.objects.all()
+        # Vendor articles, and partners' private articles only for the partners this person manages.
+        return Article.objects.filter(
+            Q(partner__isnull=True) | Q(partner__in=access.managed_partners(user).values("pk"))
+        )
     partners = list(access.member_partners(user))
     if partner is not None:
         partners = [p for p in partners if p.pk == partner.pk]
@@ -173,8 +178,19 @@ def article_list(*, user, partner: Partner | None = None) -> QuerySet[Article]:
     return Article.objects.filter(status=ArticleStatus.PUBLISHED).filter(_partner_articles_q(partners)).distinct()
 
 
+def article_list_with_own(*, user) -> QuerySet[Article]:
+    """``article_list`` plus, for partner admins, their partners' own articles in every status: the API lists
+    what its caller reads and what they write (drafts and archived articles of their own partners)."""
+    readable = article_list(user=user)
+    if access.is_vendor_staff(user):
+        return readable
+    administered = access.member_partners(user, "administer_partner").values("pk")
+    return Article.objects.filter(Q(pk__in=readable.values("pk")) | Q(partner__in=administered))
+
+
 def access_article(*, user, pk, partner: Partner | None = None) -> Article:
-    return access.access_object(article_list(user=user, partner=partner), user, pk)
+    # Articles are not partner-owned rows (access.scoped refuses them): article_list is their whole scope.
+    return _get_article(article_list(user=user, partner=partner), pk)
 
 
 def search_articles(articles: QuerySet[Article], text: str, *, limit: int = 20) -> list[Article]:
@@ -223,3 +239,69 @@ def suggest_articles(*, partner: Partner, text: str, customers: bool = False, li
     if not words:
         return []
     return search_articles(articles_for_partner(partner, customers=customers), words, limit=limit)
+
+
+# Portal helpers ------------------------------------------------------------------------------------------------
+
+
+def own_articles(*, user, partner: Partner) -> QuerySet[Article]:
+    """Every article a partner wrote (drafts and archived ones too), for that partner's admins only."""
+    if partner is None or access.is_vendor_staff(user) or not access.can(user, "change", partner):
+        return Article.objects.none()
+    return Article.objects.filter(partner=partner).select_related("category")
+
+
+def access_own_article(*, user, partner: Partner, pk) -> Article:
+    """One of the partner's own articles for its admins to edit; NotFound for anything else."""
+    return _get_article(own_articles(user=user, partner=partner), pk)
+
+
+def _get_article(qs, pk) -> Article:
+    try:
+        return qs.get(pk=pk)
+    except (Article.DoesNotExist, ValueError, TypeError):
+        raise access.NotFound("Not found.") from None
+
+
+def customer_list(*, user, partner: Partner) -> QuerySet:
+    """The partner's end customers the user may see (the access layer decides)."""
+    from support.models import Customer
+
+    return Customer.objects.for_user(user).filter(partner=partner)
+
+
+def vendor_agents(*, limit: int = 100):
+    """Vendor staff who work escalations (to hand an escalated ticket to), by name."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True, is_staff=True)
+    perm = {"codename": "work_escalations", "content_type__app_label": "support"}
+    holders = Q(groups__permissions__in=_permissions(perm)) | Q(user_permissions__in=_permissions(perm))
+    return users.filter(holders | Q(is_superuser=True)).distinct().order_by("first_name", "last_name", "id")[:limit]
+
+
+def _permissions(lookup: dict):
+    from django.contrib.auth.models import Permission
+
+    return Permission.objects.filter(**lookup).values("pk")
+
+
+def with_sla_due(qs: QuerySet[Ticket], scope: str = "first_line") -> QuerySet[Ticket]:
+    """Annotate ``sla_due``: when the ticket's next running clock of ``scope`` is due (None if none runs)."""
+    from django.db.models import Min, Subquery
+
+    running = (
+        SlaClock.objects.filter(ticket=OuterRef("pk"), scope=scope, met_at__isnull=True, paused_since__isnull=True)
+        .values("ticket")
+        .annotate(due=Min("due_at"))
+        .values("due")
+    )
+    return qs.annotate(sla_due=Subquery(running[:1]))
+
+
+DESK_QUEUES = ("open", "mine", "unassigned", "breaching", "escalated", "resolved", "all")
+
+
+def desk_counts(*, user, partner: Partner) -> dict[str, int]:
+    """How many tickets each desk queue holds (one query per queue, each on the partner's indexed rows)."""
+    return {queue: desk(user=user, partner=partner, queue=queue).count() for queue in DESK_QUEUES}

@@ -13,7 +13,7 @@ import nh3
 from django.contrib.postgres.search import SearchVector
 from django.core import signing
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.html import escape, linebreaks
 from django.utils.text import slugify
@@ -38,9 +38,11 @@ from support.choices import (
 from support.models import (
     Article,
     ArticleVote,
+    BusinessHours,
     Category,
     Customer,
     HelpRequest,
+    SlaPolicy,
     Ticket,
     TicketAttachment,
     TicketEvent,
@@ -201,8 +203,12 @@ def ticket_open(
     channel: str = Channel.PORTAL,
     attachments=(),
     assignee=None,
+    requester=None,
 ) -> Ticket:
-    """Open a ticket for ``partner``, by one of its users (``actor``) or one of its customers."""
+    """Open a ticket for ``partner``, by one of its users (``actor``) or one of its customers.
+
+    ``requester`` files it on behalf of a teammate (a member of ``partner``); the default is ``actor``.
+    """
     subject, description = (subject or "").strip(), (description or "").strip()
     if not subject:
         raise DomainError("Give the ticket a subject.", field="subject")
@@ -218,6 +224,11 @@ def ticket_open(
         raise ActionNotAllowed("You cannot open tickets for this partner.")
     if assignee is not None:
         _check_assignee(partner, assignee)
+    if requester is not None:
+        if customer is not None:
+            raise DomainError("Choose a teammate or a customer as the requester, not both.", field="requester")
+        if not Membership.objects.filter(partner=partner, user=requester, is_active=True).exists():
+            raise DomainError(f"{requester} is not on {partner}'s team.", field="requester")
     now = timezone.now()
     ticket = Ticket.objects.create(
         partner=partner,
@@ -226,7 +237,7 @@ def ticket_open(
         category=category,
         priority=priority,
         channel=channel,
-        requester_user=actor if customer is None else None,
+        requester_user=(requester or actor) if customer is None else None,
         requester_customer=customer,
         assignee=assignee,
         created_at=now,
@@ -244,6 +255,36 @@ def ticket_open(
     sla.start_clocks(ticket, Scope.FIRST_LINE, now)
     transaction.on_commit(lambda: notifications.ticket_opened(ticket.pk))
     return ticket
+
+
+@transaction.atomic
+def customer_get_or_create(*, actor, partner: Partner, email: str, name: str = "") -> Customer:
+    """The partner's end customer with this e-mail address (any letter case), added if new, so a partner user
+    can file a ticket on a customer's behalf. The address is not verified: the customer did not confirm it."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    if actor is None or _is_vendor(actor) or not access.can(actor, "view", partner):
+        raise ActionNotAllowed("You cannot add customers for this partner.")
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise DomainError("Enter the customer's e-mail address.", field="customer_email") from None
+    name = (name or "").strip()
+    if len(name) > 120:
+        raise DomainError("Keep the customer's name under 120 characters.", field="customer_name")
+    customer = Customer.objects.filter(partner=partner, email__iexact=email).first()
+    if customer is None:
+        try:
+            with transaction.atomic():
+                customer = Customer.objects.create(partner=partner, email=email, name=name)
+        except IntegrityError:  # added by a concurrent request a moment ago
+            customer = Customer.objects.get(partner=partner, email__iexact=email)
+    elif name and not customer.name:
+        customer.name = name
+        customer.save(update_fields=["name"])
+    return customer
 
 
 def _check_assignee(partner: Partner, user) -> None:
@@ -722,3 +763,241 @@ def article_vote(*, article: Article, helpful: bool, user=None, visitor_key: str
 
 def ticket_priority_rank(priority: str) -> int:
     return PRIORITY_RANK.get(priority, 1)
+
+
+# Customers and program configuration (API and console) ----------------------------------------------------------
+
+
+@transaction.atomic
+def customer_create(
+    *, actor, partner: Partner, email: str, name: str = "", company: str = "", phone: str = ""
+) -> Customer:
+    """Record an end customer of ``partner`` (their address is not verified until they confirm a help request)."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    if actor is not None and not access.partners_for(actor, Customer, "add").filter(pk=partner.pk).exists():
+        raise ActionNotAllowed("You cannot add customers to this partner.")
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise DomainError("Enter a valid e-mail address, for example jane@example.com.", field="email") from None
+    if Customer.objects.filter(partner=partner, email__iexact=email).exists():
+        raise ConflictError("This partner already has a customer with this e-mail address.", field="email")
+    for field, value, limit in (("name", name, 120), ("company", company, 160), ("phone", phone, 40)):
+        if len((value or "").strip()) > limit:
+            raise DomainError(f"Keep the {field} under {limit} characters.", field=field)
+    return Customer.objects.create(
+        partner=partner,
+        email=email,
+        name=(name or "").strip(),
+        company=(company or "").strip(),
+        phone=(phone or "").strip(),
+    )
+
+
+def _require_model_perm(actor, model, action: str) -> None:
+    """Program configuration is vendor staff's, with the model permission (``actor=None``: the system itself)."""
+    if actor is None:
+        return
+    opts = model._meta
+    if not (access.is_vendor_staff(actor) and actor.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")):
+        raise ActionNotAllowed(f"You cannot {action} {opts.verbose_name_plural}.")
+
+
+def _apply(obj, fields: dict, allowed: tuple[str, ...]) -> None:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise DomainError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    for name, value in fields.items():
+        setattr(obj, name, value.strip() if isinstance(value, str) else value)
+
+
+CATEGORY_FIELDS = ("name", "slug", "position")
+
+
+@transaction.atomic
+def category_save(*, actor, category: Category | None = None, **fields) -> Category:
+    """Create or change a ticket and article category; the slug follows the name unless given."""
+    _require_model_perm(actor, Category, "change" if category else "add")
+    category = category or Category()
+    _apply(category, fields, CATEGORY_FIELDS)
+    if not category.name:
+        raise DomainError("Give the category a name.", field="name")
+    category.slug = slugify(category.slug or category.name)[:80]
+    if not category.slug:
+        raise DomainError("Give the category a name with letters or digits.", field="name")
+    clash = Category.objects.exclude(pk=category.pk)
+    if clash.filter(name__iexact=category.name).exists():
+        raise ConflictError("A category with this name exists.", field="name")
+    if clash.filter(slug=category.slug).exists():
+        raise ConflictError("A category with this slug exists.", field="slug")
+    category.save()
+    return category
+
+
+@transaction.atomic
+def category_delete(*, actor, category: Category) -> None:
+    """Remove a category; its tickets and articles keep their content and become uncategorised."""
+    _require_model_perm(actor, Category, "delete")
+    category.delete()
+
+
+def _hhmm(value) -> str | None:
+    if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
+        return None
+    hours, minutes = value[:2], value[3:]
+    if not (hours.isdigit() and minutes.isdigit()):
+        return None
+    if value == "24:00" or (int(hours) < 24 and int(minutes) < 60):
+        return value
+    return None
+
+
+def clean_business_hours(*, timezone_name: str, schedule, holidays) -> tuple[str, dict, list]:
+    """Validate a working-hours calendar, or raise a DomainError naming the field and what to write instead.
+
+    ``schedule`` maps ISO weekdays "1" (Monday) to "7" (Sunday) to lists of ``["HH:MM", "HH:MM"]`` intervals
+    (start before end, no overlaps; "24:00" ends a day); ``holidays`` lists ISO dates. At least one day must
+    have working time, or no SLA clock could ever end.
+    """
+    from itertools import pairwise
+    from zoneinfo import available_timezones
+
+    timezone_name = (timezone_name or "").strip()
+    if timezone_name not in available_timezones():
+        raise DomainError(
+            f"“{timezone_name[:64]}” is not a time zone; use an IANA name such as Europe/Berlin or America/New_York.",
+            field="timezone",
+        )
+    example = 'for example {"1": [["09:00", "17:00"]], "5": [["09:00", "12:30"], ["13:30", "16:00"]]}'
+    if not isinstance(schedule, dict):
+        raise DomainError(
+            f"The schedule maps weekdays 1 (Monday) to 7 (Sunday) to intervals, {example}.", field="schedule"
+        )
+    cleaned: dict[str, list[list[str]]] = {}
+    for day, spans in schedule.items():
+        if str(day) not in {str(d) for d in range(1, 8)}:
+            raise DomainError(f"“{str(day)[:20]}” is not a weekday; use 1 (Monday) to 7 (Sunday).", field="schedule")
+        if not isinstance(spans, list):
+            raise DomainError(f"Day {day}: give a list of [start, end] intervals, {example}.", field="schedule")
+        intervals = []
+        for span in spans:
+            if not (isinstance(span, list | tuple) and len(span) == 2):
+                raise DomainError(
+                    f'Day {day}: each interval is [start, end], such as ["09:00", "17:00"].', field="schedule"
+                )
+            start, end = _hhmm(span[0]), _hhmm(span[1])
+            if start is None or end is None or start == "24:00":
+                raise DomainError(f"Day {day}: write times as HH:MM between 00:00 and 24:00.", field="schedule")
+            if end <= start:
+                raise DomainError(f"Day {day}: {start}–{end} ends before it starts.", field="schedule")
+            intervals.append([start, end])
+        intervals.sort()
+        for (_, previous_end), (next_start, _) in pairwise(intervals):
+            if next_start < previous_end:
+                raise DomainError(f"Day {day}: intervals overlap at {next_start}.", field="schedule")
+        if intervals:
+            cleaned[str(day)] = intervals
+    if not cleaned:
+        raise DomainError(
+            "Give at least one day with working time, or the SLA clocks could never end.", field="schedule"
+        )
+    if not isinstance(holidays, list | tuple):
+        raise DomainError("Holidays are a list of dates such as 2026-12-25.", field="holidays")
+    days = set()
+    for holiday in holidays:
+        try:
+            days.add(dt.date.fromisoformat(str(holiday)).isoformat())
+        except ValueError:
+            raise DomainError(f"“{str(holiday)[:20]}” is not a date; write YYYY-MM-DD.", field="holidays") from None
+    return timezone_name, dict(sorted(cleaned.items())), sorted(days)
+
+
+BUSINESS_HOURS_FIELDS = ("name", "timezone", "schedule", "holidays")
+
+
+@transaction.atomic
+def business_hours_save(*, actor, hours: BusinessHours | None = None, **fields) -> BusinessHours:
+    """Create or change working hours; running SLA clocks keep their due times until their ticket next changes."""
+    _require_model_perm(actor, BusinessHours, "change" if hours else "add")
+    hours = hours or BusinessHours()
+    _apply(hours, fields, BUSINESS_HOURS_FIELDS)
+    if not hours.name:
+        raise DomainError("Give the working hours a name.", field="name")
+    if len(hours.name) > 80:
+        raise DomainError("Keep the name under 80 characters.", field="name")
+    if BusinessHours.objects.exclude(pk=hours.pk).filter(name__iexact=hours.name).exists():
+        raise ConflictError("Working hours with this name exist.", field="name")
+    hours.timezone, hours.schedule, hours.holidays = clean_business_hours(
+        timezone_name=hours.timezone, schedule=hours.schedule, holidays=hours.holidays or []
+    )
+    hours.save()
+    return hours
+
+
+@transaction.atomic
+def business_hours_delete(*, actor, hours: BusinessHours) -> None:
+    _require_model_perm(actor, BusinessHours, "delete")
+    used = list(SlaPolicy.objects.filter(business_hours=hours).values_list("name", flat=True)[:3])
+    if used:
+        raise ConflictError(f"SLA policies use these hours ({', '.join(used)}); give them other hours first.")
+    hours.delete()
+
+
+SLA_POLICY_FIELDS = (
+    "name",
+    "applies_to",
+    "tier",
+    "priority",
+    "first_response_minutes",
+    "resolution_minutes",
+    "warn_before_minutes",
+    "business_hours",
+)
+MAX_SLA_MINUTES = 60 * 24 * 366
+
+
+@transaction.atomic
+def sla_policy_save(*, actor, policy: SlaPolicy | None = None, **fields) -> SlaPolicy:
+    """Create or change an SLA policy: one per scope, tier (or every tier) and priority. New tickets use it;
+    clocks already running keep their due times until the ticket's priority changes."""
+    _require_model_perm(actor, SlaPolicy, "change" if policy else "add")
+    policy = policy or SlaPolicy()
+    _apply(policy, fields, SLA_POLICY_FIELDS)
+    if not policy.name:
+        raise DomainError("Give the policy a name.", field="name")
+    if policy.applies_to not in SlaPolicy.Scope.values:
+        raise DomainError("Choose first_line or escalation.", field="applies_to")
+    if policy.priority not in Priority.values:
+        raise DomainError(f"Choose a priority: {', '.join(Priority.values)}.", field="priority")
+    for field in ("first_response_minutes", "resolution_minutes"):
+        value = getattr(policy, field)
+        if not isinstance(value, int) or not 1 <= value <= MAX_SLA_MINUTES:
+            raise DomainError(f"Give a whole number of minutes from 1 to {MAX_SLA_MINUTES}.", field=field)
+    if policy.resolution_minutes < policy.first_response_minutes:
+        raise DomainError("The resolution target cannot come before the first response.", field="resolution_minutes")
+    if not isinstance(policy.warn_before_minutes, int) or not 0 <= policy.warn_before_minutes <= MAX_SLA_MINUTES:
+        raise DomainError(
+            f"Warn between 0 and {MAX_SLA_MINUTES} minutes before the due time.", field="warn_before_minutes"
+        )
+    same_scope = SlaPolicy.objects.exclude(pk=policy.pk).filter(
+        applies_to=policy.applies_to, priority=policy.priority, tier=policy.tier
+    )
+    if same_scope.exists():
+        tier = policy.tier.name if policy.tier else "every tier"
+        raise ConflictError(
+            f"A {policy.get_applies_to_display().lower()} policy for {tier} at {policy.get_priority_display().lower()} "
+            "priority exists; change that one instead.",
+            field="priority",
+        )
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def sla_policy_delete(*, actor, policy: SlaPolicy) -> None:
+    """Remove a policy; clocks it started keep running to their due times (their policy link is cleared)."""
+    _require_model_perm(actor, SlaPolicy, "delete")
+    policy.delete()

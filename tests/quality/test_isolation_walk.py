@@ -116,7 +116,8 @@ class Caller:
 
 
 def leaked(response, markers: list[str]) -> list[str]:
-    body = response.content.decode("utf-8", errors="replace")
+    # Search pages wrap matches in <mark>; without the tags a highlighted snippet of partner A's text still matches.
+    body = response.content.decode("utf-8", errors="replace").replace("<mark>", "").replace("</mark>", "")
     return [m for m in markers if m and m in body]
 
 
@@ -162,7 +163,10 @@ def test_every_route_isolates_partner_a(role):
             for method in spec.methods:
                 check_answer(problems, role, f"{method} {path} as {role}", caller.send(method, path), markers)
             searched = caller.send("GET", path, {"q": MARKER, "search": MARKER})
-            check_answer(problems, role, f"GET {path}?q={MARKER} as {role}", searched, markers)
+            # A search page may repeat the caller's own query ("No tickets match …"): that echo is the outsider's
+            # input, not partner A's data. The bare term is left out here; every marker of A's objects still counts.
+            not_the_query = [m for m in markers if m != MARKER]
+            check_answer(problems, role, f"GET {path}?q={MARKER} as {role}", searched, not_the_query)
         else:
             real = route.build({name: get(world) for name, get in spec.params.items()})
             ghost = route.build({name: spec.ghost.get(name, GHOST_ID) for name in spec.params})

@@ -111,6 +111,91 @@ def core(w: World) -> None:
     w.shared.add("partnerhub.tier")
 
 
+@builder
+def support_desk(w: World) -> None:
+    """Partner A's support: a customer's escalated ticket with a public reply, a partner note and a vendor note
+    (each with a file), its private help-center article, and a help request waiting for verification."""
+    import hashlib
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from support import services as support_services
+    from support.choices import ArticleStatus, Visibility
+    from support.models import HelpRequest
+
+    partner, admin = w.partner, w.admin
+    agent = make_staff(
+        StaffRole.SUPPORT_AGENT, username=f"{MARKER.lower()}-agent", first_name="Walk", last_name="Agent"
+    )
+    customer = support_services.customer_get_or_create(
+        actor=admin, partner=partner, email=f"customer@{MARKER.lower()}.example", name=f"{MARKER} Customer"
+    )
+    ticket = support_services.ticket_open(
+        partner=partner,
+        actor=admin,
+        customer=customer,
+        subject=f"{MARKER} ticket subject",
+        description=f"{MARKER} ticket description",
+    )
+    public = support_services.ticket_reply(
+        ticket=ticket,
+        actor=admin,
+        body=f"{MARKER} public reply",
+        attachments=[SimpleUploadedFile(f"{MARKER}-public.txt", b"public notes")],
+    )
+    note = support_services.ticket_reply(
+        ticket=ticket,
+        actor=admin,
+        body=f"{MARKER} partner note",
+        visibility=Visibility.PARTNER_NOTE,
+        attachments=[SimpleUploadedFile(f"{MARKER}-note.txt", b"partner notes")],
+    )
+    support_services.ticket_escalate(actor=admin, ticket=ticket, reason=f"{MARKER} escalation reason")
+    vendor_note = support_services.ticket_reply(
+        ticket=ticket,
+        actor=agent,
+        body=f"{MARKER} vendor note",
+        visibility=Visibility.VENDOR_NOTE,
+        attachments=[SimpleUploadedFile(f"{MARKER}-vendor.txt", b"vendor notes")],
+    )
+    article = support_services.article_save(
+        actor=admin,
+        partner=partner,
+        title=f"{MARKER} private article",
+        summary=f"{MARKER} summary",
+        body=f"<p>{MARKER} article body</p>",
+        status=ArticleStatus.PUBLISHED,
+        customer_visible=True,
+    )
+    token = f"walk-help-{MARKER.lower()}-token"
+    help_request = HelpRequest.objects.create(
+        partner=partner,
+        email=f"asker@{MARKER.lower()}.example",
+        name=f"{MARKER} Asker",
+        subject=f"{MARKER} help request",
+        description="Walk",
+        token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    w.extra.update(
+        support_ticket=ticket,
+        support_attachment=public.attachments.get(),
+        support_article=article,
+        support_help_token=token,
+        support_customer_token=support_services.customer_ticket_token(ticket),
+    )
+    w.add(customer, customer.email, customer.name)
+    w.add(ticket, ticket.subject, ticket.description, ticket.escalation_reason)
+    for message in (public, note, vendor_note):
+        w.add(message, message.body.replace("<p>", "").replace("</p>", ""))
+        for file in message.attachments.all():
+            w.add(file, file.original_name)
+    w.add(article, article.title, article.summary)
+    w.add(help_request, help_request.email, help_request.subject)
+
+
 def build_world() -> World:
     world = World()
     for build in BUILDERS:
