@@ -65,3 +65,7 @@ beat: $(VENV)/.installed ## Run Celery beat (periodic tasks kept in the database
 clean: ## Delete local run data (.run: embedded database, queued jobs); make run recreates the demo data
 	@if [ -f .run/pgdata/postmaster.pid ]; then echo "The embedded database is running: stop make run first."; exit 1; fi
 	rm -rf .run
+
+.PHONY: bench
+bench: $(VENV)/.installed ## Load a real server at full scale with wrk, compare key pages with bare ceilings (docs/PERFORMANCE.md)
+	$(PY) scripts/bench.py

@@ -15,7 +15,7 @@ Steps:
 Environment (all optional):
 
     BENCH_DATABASE_URL   postgres://postgres@127.0.0.1:5432/partnerhub_bench
-    BENCH_REDIS_URL      redis://127.0.0.1:6379/14
+    BENCH_REDIS_URL      redis://127.0.0.1:6379/11
     BENCH_PARTNERS       10000   partners to seed (users, managers below scale with it)
     BENCH_USERS_PER_PARTNER 10
     BENCH_MANAGERS       100     channel managers, each granted BENCH_PARTNERS_PER_MANAGER partners
@@ -28,10 +28,12 @@ Environment (all optional):
     BENCH_PORT           8765
     BENCH_ONLY           only endpoints whose name contains this text (ceilings always run)
     BENCH_OUTPUT         where to write the report (default: docs/PERFORMANCE.md at full scale)
+    BENCH_RESEED         1 to drop and seed the bench database again (after a feature adds a seeder)
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
@@ -83,6 +85,8 @@ class Config:
     port: int
     only: str
     output: Path
+    reseed: bool = False
+    master_pid: int = 0  # the gunicorn master, once started
 
     @classmethod
     def from_env(cls) -> Config:
@@ -90,7 +94,7 @@ class Config:
         output = os.environ.get("BENCH_OUTPUT") or (DOC if partners == FULL_PARTNERS else BENCH_DIR / "PERFORMANCE.md")
         return cls(
             database_url=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/partnerhub_bench"),
-            redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+            redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"),
             partners=partners,
             users_per_partner=env_int("BENCH_USERS_PER_PARTNER", 10),
             managers=env_int("BENCH_MANAGERS", 100),
@@ -103,6 +107,7 @@ class Config:
             port=env_int("BENCH_PORT", 8765),
             only=os.environ.get("BENCH_ONLY", ""),
             output=Path(output),
+            reseed=os.environ.get("BENCH_RESEED", "") not in ("", "0", "false"),
         )
 
     def server_env(self) -> dict[str, str]:
@@ -160,8 +165,8 @@ def ensure_database(cfg: Config) -> None:
     exists = psql(admin_url, f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"  # noqa: S608 (checked)
     if exists:
         seeded = _scale_partners(cfg)
-        if seeded not in (None, 0, cfg.partners):
-            say(f"The bench database holds {seeded} scale partners, not {cfg.partners}: recreating it")
+        if seeded not in (None, 0, cfg.partners) or cfg.reseed:
+            say(f"Recreating the bench database (it holds {seeded} scale partners; {cfg.partners} wanted)")
             psql(admin_url, f'DROP DATABASE "{name}" WITH (FORCE)')
             exists = False
     if not exists:
@@ -192,11 +197,27 @@ def _scale_partners(cfg: Config) -> int | None:
     return int(value or 0)
 
 
+def _static_fingerprint() -> str:
+    """Names, sizes and times of the project's own static files (the installed packages' change with pip)."""
+    digest = hashlib.sha256()
+    for path in sorted(ROOT.glob("*/static/**/*")):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.relative_to(ROOT)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def ensure_static(cfg: Config) -> None:
-    # Production serves hashed static files from a manifest; pages cannot render without it.
-    if not (BENCH_DIR / "static" / "staticfiles.json").exists():
-        say("Collecting static files for production mode")
-        manage(cfg, "collectstatic", "--noinput", "-v", "0")
+    # Production serves hashed, compressed static files from a manifest: a page naming a file missing from it
+    # fails. Collecting compresses every file (about a minute of CPU), so it runs only when the files change.
+    static = BENCH_DIR / "static"
+    stamp = BENCH_DIR / "static.fingerprint"
+    fingerprint = _static_fingerprint()
+    if (static / "staticfiles.json").exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        return
+    say("Collecting static files for production mode (once per change of the static files)")
+    manage(cfg, "collectstatic", "--noinput", "-v", "0")
+    stamp.write_text(fingerprint)
 
 
 def ensure_wrk() -> str:
@@ -247,6 +268,7 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self.cfg.master_pid = self.process.pid
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -296,6 +318,8 @@ class Result:
     p50: float
     p99: float
     errors: int
+    app_ms: float | None = None  # CPU milliseconds per request in the gunicorn workers
+    db_ms: float | None = None  # ... and in the PostgreSQL backends serving them
     ratio: float | None = None
     ceiling_rps: float | None = None
 
@@ -339,13 +363,55 @@ def wrk_command(cfg: Config, wrk: str, endpoint: dict, seconds: int) -> list[str
     return [*command, f"http://{HOST}:{cfg.port}{endpoint['path']}"]
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+REQUESTS = re.compile(r"^\s*(\d+) requests in", re.M)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def cpu_snapshot(cfg: Config, master: int) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far by the gunicorn workers and by the PostgreSQL backends of the bench database.
+
+    CPU time per request does not depend on what else the machine is doing, unlike requests per second.
+    """
+    database = urlsplit(cfg.database_url).path.lstrip("/")
+    app, db = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if master and (ppid == master or pid == master):
+            app[pid] = _cpu_seconds(pid) or 0.0
+        elif cmdline.startswith("postgres: ") and f" {database} " in cmdline:
+            db[pid] = _cpu_seconds(pid) or 0.0
+    return {"app": app, "db": db}
+
+
+def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def run_one(cfg: Config, wrk: str, endpoint: dict) -> Result:
     """Warm up, read the query count from a warm worker, then load the endpoint for the fixed duration."""
     if cfg.warmup:
         subprocess.run(wrk_command(cfg, wrk, endpoint, cfg.warmup), check=True, capture_output=True)
     queries, rows = check(cfg, endpoint)
     say(f"{endpoint['name']}: {cfg.duration} s of load ({queries} queries per request)")
+    before = cpu_snapshot(cfg, cfg.master_pid)
     out = subprocess.run(wrk_command(cfg, wrk, endpoint, cfg.duration), check=True, capture_output=True, text=True)
+    after = cpu_snapshot(cfg, cfg.master_pid)
     text = out.stdout
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     latency = {m.group(1): float(m.group(2)) * scale[m.group(3)] for m in LATENCY.finditer(text)}
@@ -356,6 +422,7 @@ def run_one(cfg: Config, wrk: str, endpoint: dict) -> Result:
     socket_errors = SOCKET_ERRORS.search(text)
     if socket_errors:
         errors += sum(int(n) for n in socket_errors.groups()[1:])  # connect errors aside: sync workers close
+    served = int(REQUESTS.search(text).group(1)) or 1
     return Result(
         endpoint["name"],
         endpoint["table"],
@@ -363,8 +430,11 @@ def run_one(cfg: Config, wrk: str, endpoint: dict) -> Result:
         rows,
         queries,
         float(rps.group(1)),
-        *latency.values(),
+        latency["50"],
+        latency["99"],
         errors,
+        app_ms=_cpu_delta(before["app"], after["app"]) * 1000 / served,
+        db_ms=_cpu_delta(before["db"], after["db"]) * 1000 / served if after["db"] else None,
     )
 
 
@@ -401,8 +471,8 @@ def measure(cfg: Config, wrk: str, endpoints: list[dict]) -> list[Result]:
 
 
 def table(results: list[Result]) -> str:
-    head = "| endpoint | rows | req/s | p50 ms | p99 ms | SQL queries | vs ceiling | target |"
-    lines = [head, "|---|---|--:|--:|--:|--:|--:|:-:|"]
+    head = "| endpoint | rows | req/s | p50 ms | p99 ms | CPU ms/req app + db | SQL queries | vs ceiling | target |"
+    lines = [head, "|---|---|--:|--:|--:|--:|--:|--:|:-:|"]
     for r in results:
         ratio = "—"
         if r.ratio is not None:
@@ -411,8 +481,9 @@ def table(results: list[Result]) -> str:
         if r.kind == "list" and r.ratio is not None:
             target = "met" if r.ratio >= TARGET else "**below**"
         errors = f" ({r.errors} errors)" if r.errors else ""
+        cpu = f"{r.app_ms:.1f} + {r.db_ms:.1f}" if r.db_ms is not None else f"{r.app_ms:.1f} + ?"
         lines.append(
-            f"| {r.name} | {r.rows or '—'} | {r.rps:,.0f}{errors} | {r.p50:.1f} | {r.p99:.1f} | {r.queries} "
+            f"| {r.name} | {r.rows or '—'} | {r.rps:,.0f}{errors} | {r.p50:.1f} | {r.p99:.1f} | {cpu} | {r.queries} "
             f"| {ratio} | {target} |"
         )
     return "\n".join(lines)
@@ -468,6 +539,11 @@ def machine(cfg: Config) -> dict[str, str]:
 def report(cfg: Config, results: list[Result], actors: dict, info: dict[str, str], load: float) -> str:
     counts = actors["counts"]
     data = ", ".join(f"{value:,} {name}" for name, value in counts.items())
+    largest = psql(
+        cfg.database_url,
+        "SELECT string_agg(format('%s %s', relname, n_live_tup), ', ' ORDER BY n_live_tup DESC) "
+        "FROM pg_stat_user_tables WHERE n_live_tup >= 1000",
+    )
     env_prefix = ""
     if cfg.partners != FULL_PARTNERS:
         env_prefix = f"BENCH_PARTNERS={cfg.partners} "
@@ -482,7 +558,7 @@ def report(cfg: Config, results: list[Result], actors: dict, info: dict[str, str
         *[f"- {key}: {value}" for key, value in info.items()],
         "",
         f"**Data**: {data}. The channel manager manages {actors['manager_partner_count']} partners; the partner "
-        f"admin's partner has {cfg.users_per_partner} members.",
+        f"admin's partner has {cfg.users_per_partner} members. Tables of 1,000 rows or more: {largest}.",
         "",
         f"**Command**: `{command}` (server: gunicorn `partnerhub.wsgi`, {cfg.workers} sync workers, production "
         f"settings over HTTP, Redis cache; load: `{wrk}` per endpoint after a {cfg.warmup} s warm-up, over loopback).",
