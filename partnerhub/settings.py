@@ -316,13 +316,6 @@ SPECTACULAR_SETTINGS = {
         "PartnerTypeEnum": "partnerhub.choices.PartnerType",
         "ApplicationStatusEnum": "onboarding.choices.ApplicationStatus",
         "ApplicantPartnerTypeEnum": "onboarding.api.serializers.APPLICANT_PARTNER_TYPES",
-        # Support enums whose field names ("status", "audience", "scope") other resources also use.
-        "TicketStatusEnum": "support.choices.TicketStatus",
-        "TicketStatusChangeEnum": "support.api.serializers.STATUS_CHANGES",
-        "ArticleStatusEnum": "support.choices.ArticleStatus",
-        "ArticleAudienceEnum": "support.choices.ArticleAudience",
-        "VendorArticleAudienceEnum": "support.api.serializers.VENDOR_AUDIENCES",
-        "SlaScopeEnum": "support.api.serializers.SLA_SCOPES",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
     "SWAGGER_UI_DIST": "SIDECAR",
