@@ -238,7 +238,7 @@ class StatusForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("", "Change status…"), *SETTABLE_STATUSES], error_messages={"required": "Choose the new status."}
     )
-    note = forms.CharField(required=False, max_length=1000, label="Note (optional)")
+    note = forms.CharField(required=False, max_length=1000, label="Note")
 
 
 class AssignForm(forms.Form):
@@ -275,7 +275,7 @@ class RateForm(forms.Form):
         widget=forms.RadioSelect,
     )
     comment = forms.CharField(
-        label="Comment (optional)", required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
+        label="Comment", required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
@@ -295,8 +295,13 @@ class VendorAssignForm(forms.Form):
 class AgentStatusForm(forms.Form):
     """What a vendor agent does with an escalation: hand it back to the partner, or resolve it."""
 
-    status = forms.ChoiceField(choices=[(TicketStatus.OPEN, "Return to partner"), (TicketStatus.RESOLVED, "Resolve")])
-    note = forms.CharField(required=False, max_length=1000, label="Note (optional)")
+    status = forms.ChoiceField(
+        label="Outcome",
+        choices=[(TicketStatus.OPEN, "Return to the partner's first line"), (TicketStatus.RESOLVED, "Resolve")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose return or resolve."},
+    )
+    note = forms.CharField(required=False, max_length=1000, label="Note", help_text="Shown in the ticket's history.")
 
 
 # Knowledge base ------------------------------------------------------------------------------------------------

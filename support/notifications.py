@@ -4,6 +4,8 @@ partner notes never reach customers; vendor notes reach vendor staff only."""
 
 from __future__ import annotations
 
+from html import unescape
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
@@ -119,7 +121,7 @@ def message_added(message_id: int) -> None:
     ).get(pk=message_id)
     ticket = message.ticket
     author = message.author_user
-    text = strip_tags(message.body)
+    text = unescape(strip_tags(message.body))  # plain text again: the templates escape it once, where needed
     subject = f"[{ticket.reference}] {ticket.subject}"
     recipients: list = []
     if message.visibility == Visibility.VENDOR_NOTE:

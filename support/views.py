@@ -32,6 +32,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -149,8 +150,12 @@ def _fail(form, exc: DomainError) -> int:
 
 def _report_failure(request, form) -> None:
     """Say what went wrong at the top of the page too: side forms and hidden forms have little room."""
-    errors = [str(error) for field_errors in form.errors.values() for error in field_errors]
-    messages.error(request, "Nothing was saved. " + (errors[0] if errors else "Check the form and try again."))
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        label = f"{field.label or name.replace('_', ' ').capitalize()}: " if field is not None else ""
+        messages.error(request, f"Nothing was saved. {label}{errors[0]}")
+        return
+    messages.error(request, "Nothing was saved. Check the form and try again.")
 
 
 def _safe_next(request, fallback: str) -> str:
@@ -175,18 +180,22 @@ def _download(attachment):
 
 
 def _mark_sla(tickets, now=None) -> None:
-    """``sla_state`` for the SLA column: breached (red), soon (< 1 h, amber) or ok."""
+    """For the list columns: ``sla_state`` — breached (red), soon (< 1 h, amber) or ok — and short relative times
+    (``sla_label``, ``updated_label``: one unit, "3 hours")."""
     now = now or timezone.now()
     for ticket in tickets:
         due = getattr(ticket, "sla_due", None)
+        ticket.updated_label = timesince(ticket.updated_at, now, depth=1)
+        ticket.escalated_label = timesince(ticket.escalated_at, now, depth=1) if ticket.escalated_at else ""
+        ticket.sla_label = ""
         if due is None:
             ticket.sla_state = ""
         elif due <= now:
             ticket.sla_state = "breached"
-        elif (due - now).total_seconds() < SOON_SECONDS:
-            ticket.sla_state = "soon"
+            ticket.sla_label = timesince(due, now, depth=1)
         else:
-            ticket.sla_state = "ok"
+            ticket.sla_state = "soon" if (due - now).total_seconds() < SOON_SECONDS else "ok"
+            ticket.sla_label = timeuntil(due, now, depth=1)
 
 
 def _team_users(request) -> list:

@@ -35,7 +35,8 @@
         if (on) ticked += 1;
       });
       if (bulkCount) {
-        bulkCount.textContent = ticked === 1 ? "1 ticket selected" : ticked + " tickets selected";
+        bulkCount.textContent =
+          ticked === 0 ? "Bulk change:" : ticked === 1 ? "1 ticket ticked:" : ticked + " tickets ticked:";
       }
       bulkControls.forEach(function (control) {
         control.disabled = ticked === 0;
