@@ -62,6 +62,10 @@ beat: $(VENV)/.installed ## Run Celery beat (periodic tasks kept in the database
 	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}" $(PY) scripts/run_local.py exec \
 		$(VENV)/bin/celery -A partnerhub beat -l info --scheduler django_celery_beat.schedulers:DatabaseScheduler
 
+.PHONY: bench-provisioning
+bench-provisioning: $(VENV)/.installed ## Provision N approved applications (default 500) on two Celery workers on Redis; print throughput and latency
+	$(PY) scripts/bench_provisioning.py --applications $(or $(N),500) $(ARGS)
+
 clean: ## Delete local run data (.run: embedded database, queued jobs); make run recreates the demo data
 	@if [ -f .run/pgdata/postmaster.pid ]; then echo "The embedded database is running: stop make run first."; exit 1; fi
 	rm -rf .run
