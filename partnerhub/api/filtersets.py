@@ -38,6 +38,8 @@ class StrictBooleanField(forms.Field):
     """``true``/``false`` (or ``1``/``0``); anything else is a 400 instead of being ignored."""
 
     widget = forms.TextInput
+    # Declared, not only raised, so that the OpenAPI schema documents the "invalid" error of the filter.
+    default_error_messages = {"invalid": "Use true or false."}
 
     def to_python(self, value):
         if value in (None, ""):
@@ -47,7 +49,7 @@ class StrictBooleanField(forms.Field):
             return True
         if text in ("false", "0"):
             return False
-        raise forms.ValidationError("Use true or false.", code="invalid")
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):

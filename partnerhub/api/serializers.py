@@ -11,7 +11,6 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum
 from rest_framework import serializers
@@ -24,8 +23,10 @@ from partnerhub.models import ApiToken, Invitation, Membership, Partner, Partner
 from partnerhub.models.partners import hex_colour_validator, subdomain_validator
 
 country_validator = RegexValidator(r"^[A-Za-z]{2}$", "Enter a two-letter ISO 3166-1 country code, for example DE.")
+# "+", not "*": an empty value is accepted by ``allow_blank`` before validators run, and a pattern that also
+# matched "" would make the schema's oneOf (pattern | empty) ambiguous for it.
 phone_validator = RegexValidator(
-    r"^[0-9+().\- ]*$", "Use digits, spaces and + ( ) - . only, for example +49 30 1234567."
+    r"^[0-9+().\- ]+$", "Use digits, spaces and + ( ) - . only, for example +49 30 1234567."
 )
 TEXT_MAX_LENGTH = 5000
 INVITATION_STATES = ("pending", "accepted", "revoked", "expired")
@@ -66,6 +67,10 @@ class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     pass
 
 
+# The logo's address, or null while the partner has none.
+LOGO_URL_FIELD = serializers.URLField(allow_null=True, read_only=True)
+
+
 def _logo_url(brand: PartnerBrand | None, request) -> str | None:
     if brand is None or not brand.logo:
         return None
@@ -93,7 +98,7 @@ class BrandSummarySerializer(serializers.ModelSerializer):
         fields = ("display_name", "primary_color", "accent_color", "subdomain", "logo_url")
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(LOGO_URL_FIELD)
     def get_logo_url(self, obj: PartnerBrand) -> str | None:
         return _logo_url(obj, self.context.get("request"))
 
@@ -114,7 +119,8 @@ class PartnerSerializer(StrictModelSerializer):
     """A partner organisation. Vendor staff edit the profile; status changes go through the status actions."""
 
     tier = IdRelatedField(queryset=Tier.objects.all(), allow_null=True, required=False)
-    tier_name = serializers.CharField(source="tier.name", read_only=True, allow_null=True, default=None)
+    # No ``default``: on a partial update DRF skips a field whose default it would use, which dropped the key.
+    tier_name = serializers.CharField(source="tier.name", read_only=True, allow_null=True)
     # A parent is a distributor the caller can see; an id outside that scope reads like a missing one.
     parent = ScopedRelatedField(queryset=Partner.objects.all(), allow_null=True, required=False)
     country = serializers.CharField(max_length=2, allow_blank=True, required=False, validators=[country_validator])
@@ -231,7 +237,7 @@ class PartnerBrandSerializer(StrictModelSerializer):
         read_only_fields = ("partner", "logo_width", "logo_height", "version", "updated_at")
         extra_kwargs = {"support_email": {"max_length": 254}}
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(LOGO_URL_FIELD)
     def get_logo_url(self, obj: PartnerBrand) -> str | None:
         return _logo_url(obj, self.context.get("request"))
 

@@ -186,7 +186,7 @@ class PartnerViewSet(
         summary="Upload a partner's logo",
         description="Multipart upload in the field `logo`. The image is checked by content and re-encoded as PNG.",
     )
-    @extend_schema(methods=["DELETE"], request=None, responses=PartnerBrandSerializer, summary="Remove the logo")
+    @extend_schema(methods=["DELETE"], request=None, responses={200: PartnerBrandSerializer}, summary="Remove the logo")
     @action(
         detail=True,
         methods=["put", "delete"],
@@ -325,7 +325,9 @@ class ApiTokenPagination(StableCursorPagination):
 
 @extend_schema_view(
     list=extend_schema(summary="My API keys"),
-    create=extend_schema(summary="Create an API key (shown once)", responses={201: ApiTokenCreateSerializer}),
+    create=extend_schema(
+        summary="Create an API key (shown once)", responses={201: ApiTokenCreateSerializer, 409: CONFLICT}
+    ),
     destroy=extend_schema(summary="Revoke an API key"),
 )
 class ApiTokenViewSet(OwnRowsViewSet, mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin):
