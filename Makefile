@@ -9,7 +9,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?= -n 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test run test lint format migrate seed worker beat manage clean
+.PHONY: help install install-test run test fuzz lint format migrate seed worker beat manage clean
 
 help: ## List the make targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,10 @@ run: $(VENV)/.installed ## Start database, demo data, Celery worker and the port
 test: $(VENV)/.installed-test ## Run the whole test suite on PostgreSQL and Redis
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+fuzz: $(VENV)/.installed-test ## Fuzz every API operation longer than make test does (FUZZ_MAX_EXAMPLES, default 200)
+	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
+		FUZZ_MAX_EXAMPLES="$${FUZZ_MAX_EXAMPLES:-200}" FUZZ_COVERAGE=1 $(PY) -m pytest tests/quality/test_api_fuzz.py $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test ## Check code style (ruff check and ruff format --check)
 	$(VENV)/bin/ruff check .
