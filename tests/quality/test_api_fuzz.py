@@ -25,8 +25,11 @@ import os
 
 import pytest
 import schemathesis
+from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, settings
+from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -36,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
 from partnerhub.wsgi import application
 from tests.quality import fuzz_support
 
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
 # The coverage phase derives boundary and invalid values from every constraint of the schema, thousands of
 # requests in all, and builds them while tests are collected; ``make fuzz`` turns it on.
@@ -78,4 +82,49 @@ def examples(request):
 def test_api_operation(case, caller, fuzz_world, examples):
     with fuzz_support.rolled_back():
         examples.append(1)
-        case.call_and_validate(headers={"Authorization": f"Token {fuzz_world.keys[caller]}"}, checks=CHECKS)
+        response = case.call_and_validate(headers={"Authorization": f"Token {fuzz_world.keys[caller]}"}, checks=CHECKS)
+        # Every request carries a valid key; a 401 would mean the run tests nothing but the authentication.
+        assert response.status_code != 401, response.text
+
+
+def test_served_schema_is_valid_and_every_operation_is_fuzzed():
+    """The schema as clients (and the test above) load it over HTTP is valid OpenAPI 3, and Schemathesis makes
+    a test of every operation in it: none is dropped as unusable."""
+    validate_schema(schema.raw_schema)
+    results = list(schema.get_all_operations())
+    assert [result.err() for result in results if isinstance(result, Err)] == []
+    documented = {
+        f"{method.upper()} {path}"
+        for path, item in schema.raw_schema["paths"].items()
+        for method in item
+        if method in METHODS
+    }
+    assert {result.ok().label for result in results} == documented
+    core = {"GET /api/v1/partners/{id}/", "POST /api/v1/partners/{id}/suspend/", "DELETE /api/v1/memberships/{id}/"}
+    assert core <= documented
+
+
+@pytest.mark.django_db
+def test_callers_keys_work_and_real_ids_name_rows(fuzz_world):
+    """The fuzz test's premises: each caller's key signs them in, and the ids it swaps into detail routes name
+    real rows, some in and some out of a partner admin's scope."""
+    clients = {}
+    for caller, key in fuzz_world.keys.items():
+        clients[caller] = APIClient()
+        clients[caller].credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert clients[caller].get("/api/v1/me/").status_code == 200, caller
+
+    for resource in ("partners", "tiers", "memberships", "invitations"):
+        codes = [clients["partner_ops"].get(f"/api/v1/{resource}/{pk}/").status_code for pk in fuzz_world.ids[resource]]
+        assert codes == [200] * len(codes), resource
+    admin_codes = {
+        clients["partner_admin"].get(f"/api/v1/partners/{pk}/").status_code for pk in fuzz_world.ids["partners"]
+    }
+    assert admin_codes == {200, 404}
+    # Each caller's spare key (and partner B's admin's) is a real key: its owner can revoke it, nobody else.
+    own = [
+        key
+        for key in fuzz_world.ids["tokens"]
+        if clients["partner_ops"].delete(f"/api/v1/me/tokens/{key}/").status_code == 204
+    ]
+    assert len(own) == 1
