@@ -198,12 +198,12 @@ def _scale_partners(cfg: Config) -> int | None:
 
 
 def _static_fingerprint() -> str:
-    """Names, sizes and times of the project's own static files (the installed packages' change with pip)."""
+    """A digest of the project's own static files (the installed packages' change only with pip)."""
     digest = hashlib.sha256()
     for path in sorted(ROOT.glob("*/static/**/*")):
         if path.is_file():
-            stat = path.stat()
-            digest.update(f"{path.relative_to(ROOT)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+            digest.update(f"{path.relative_to(ROOT)}\n".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 
@@ -322,6 +322,11 @@ class Result:
     db_ms: float | None = None  # ... and in the PostgreSQL backends serving them
     ratio: float | None = None
     ceiling_rps: float | None = None
+    cpu_ratio: float | None = None  # the ceiling's CPU per request over this endpoint's
+
+    @property
+    def cpu_ms(self) -> float | None:
+        return None if self.db_ms is None else self.app_ms + self.db_ms
 
 
 def check(cfg: Config, endpoint: dict) -> tuple[str, str]:
@@ -455,6 +460,8 @@ def measure(cfg: Config, wrk: str, endpoints: list[dict]) -> list[Result]:
         result = run_one(cfg, wrk, endpoint)
         result.ratio = result.rps / ceiling.rps
         result.ceiling_rps = ceiling.rps
+        if ceiling.cpu_ms and result.cpu_ms:
+            result.cpu_ratio = ceiling.cpu_ms / result.cpu_ms
         results.append(result)
     for table, ceiling in ceilings.items():
         done = runs[table] or [run_one(cfg, wrk, ceiling)]
@@ -477,6 +484,8 @@ def table(results: list[Result]) -> str:
         ratio = "—"
         if r.ratio is not None:
             ratio = f"{r.ratio:.0%} of {r.table} ({r.ceiling_rps:,.0f})"
+            if r.cpu_ratio is not None:
+                ratio += f"; CPU {r.cpu_ratio:.0%}"
         target = "—"
         if r.kind == "list" and r.ratio is not None:
             target = "met" if r.ratio >= TARGET else "**below**"
