@@ -155,6 +155,24 @@ class Receiver:
         self.server.server_close()
 
 
+def purge_queue(redis_url: str, queue: str) -> None:
+    """Remove what this run left in Redis: its queue (messages of an interrupted run included), the queue's
+    exchange bindings, tasks still marked unacknowledged for it, and its cache keys."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter(match=f"*{queue}*"):
+            client.delete(key)
+        for tag, raw in client.hgetall("unacked").items():
+            with contextlib.suppress(ValueError, TypeError, IndexError):
+                if json.loads(raw)[2] == queue:  # [message, exchange, routing key]
+                    client.hdel("unacked", tag)
+                    client.zrem("unacked_index", tag)
+    finally:
+        client.close()
+
+
 def recreate_database(url: str) -> None:
     import psycopg2
     from psycopg2 import sql
@@ -232,6 +250,7 @@ def main() -> int:
     finally:
         workers.stop()
         receiver.close()
+        purge_queue(args.redis_url, queue)
 
 
 def run(args: argparse.Namespace, queue: str, workers: Workers, receiver: Receiver, run_dir: Path) -> int:
