@@ -612,6 +612,16 @@ class PartnerAdmin(ScopedModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
+def register_partner_action(action):
+    """Extension point: a feature app adds a bulk action to the console's partner list from its own admin module
+    (the core imports no feature app). ``action`` is an admin action function ``(modeladmin, request, queryset)``;
+    its ``allowed_permissions`` name ``has_<name>_permission`` methods of ``PartnerAdmin`` (``change_status``,
+    ``assign_managers``). The action reads the selection through ``console_scoped`` like the core's own actions."""
+    if action not in PartnerAdmin.actions:
+        PartnerAdmin.actions = [*PartnerAdmin.actions, action]
+    return action
+
+
 class SuspendForm(forms.Form):
     reason = forms.CharField(
         max_length=500,

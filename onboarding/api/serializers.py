@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from onboarding.api import scopes
 from onboarding.choices import StepState
 from onboarding.models import (
     Agreement,
@@ -96,11 +97,14 @@ class ApplicationReceiptSerializer(serializers.ModelSerializer):
 
 
 class DuplicateFlagSerializer(serializers.Serializer):
+    """A possible duplicate found at submission. A match the caller may not open is shown without name or id."""
+
     kind = serializers.ChoiceField(choices=DUPLICATE_KINDS)
     object = serializers.ChoiceField(choices=DUPLICATE_OBJECTS)
-    id = serializers.IntegerField()
-    label = serializers.CharField()
+    id = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField(allow_blank=True)
     detail = serializers.CharField()
+    visible = serializers.BooleanField()
 
 
 class ApplicationMessageSerializer(serializers.ModelSerializer):
@@ -120,7 +124,7 @@ class PartnerApplicationSerializer(serializers.ModelSerializer):
 
     decided_by = UserSummarySerializer(read_only=True, allow_null=True)
     tier_name = serializers.CharField(source="tier.name", read_only=True, allow_null=True, default=None)
-    duplicate_flags = DuplicateFlagSerializer(many=True, read_only=True)
+    duplicate_flags = serializers.SerializerMethodField()
     duplicate_count = serializers.SerializerMethodField()
     waiting_seconds = serializers.SerializerMethodField(
         help_text="The review clock: time from submission to the decision (or until now, while open)."
@@ -158,6 +162,18 @@ class PartnerApplicationSerializer(serializers.ModelSerializer):
             "waiting_seconds",
         )
         read_only_fields = fields
+
+    @extend_schema_field(DuplicateFlagSerializer(many=True))
+    def get_duplicate_flags(self, obj: PartnerApplication) -> list[dict]:
+        # One visibility lookup for the whole page (the list serializer's instance), not one per application.
+        cache = self.context.setdefault("_flag_visibility", {})
+        if obj.pk not in cache.get("ids", ()):
+            page = getattr(self.parent, "instance", None)
+            applications = list(page) if isinstance(page, list | tuple) and obj in page else [obj]
+            user = getattr(self.context.get("request"), "user", None)
+            cache["ids"] = {a.pk for a in applications}
+            cache["visibility"] = scopes.flag_visibility(user=user, applications=applications)
+        return scopes.visible_flags(obj, cache["visibility"])
 
     @extend_schema_field(serializers.IntegerField())
     def get_duplicate_count(self, obj: PartnerApplication) -> int:

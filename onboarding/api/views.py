@@ -25,6 +25,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from onboarding import selectors, services
+from onboarding.api import scopes
 from onboarding.api.filtersets import (
     AgreementAcceptanceFilterSet,
     ChecklistItemFilterSet,
@@ -196,7 +197,7 @@ _THREAD = Prefetch("messages", queryset=ApplicationMessage.objects.select_relate
 class PartnerApplicationViewSet(SelectorViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     """Applications to join the partner program: submitted by anyone, reviewed by vendor staff."""
 
-    select = staticmethod(selectors.application_list)
+    select = staticmethod(scopes.reviewable_applications)
     prefetch = {"retrieve": (_THREAD, "jobs")}
     serializer_class = PartnerApplicationSerializer
     filterset_class = PartnerApplicationFilterSet
@@ -233,7 +234,7 @@ class PartnerApplicationViewSet(SelectorViewSet, mixins.ListModelMixin, mixins.R
 
     def _detail(self, pk) -> Response:
         application = (
-            selectors.application_list(user=self.request.user).prefetch_related(_THREAD, "jobs").filter(pk=pk).first()
+            scopes.reviewable_applications(user=self.request.user).prefetch_related(_THREAD, "jobs").get(pk=pk)
         )
         return Response(PartnerApplicationDetailSerializer(application, context=self.get_serializer_context()).data)
 
@@ -249,9 +250,10 @@ class PartnerApplicationViewSet(SelectorViewSet, mixins.ListModelMixin, mixins.R
         job = services.application_approve(
             actor=request.user, application=application, tier=data.get("tier"), note=data.get("note", "")
         )
-        application = selectors.application_list(user=request.user).get(pk=application.pk)
+        application = scopes.reviewable_applications(user=request.user).get(pk=application.pk)
         job = type(job).objects.select_related("partner", "requested_by").prefetch_related("steps").get(pk=job.pk)
-        return Response(ApprovalSerializer({"application": application, "job": job}).data)
+        context = self.get_serializer_context()
+        return Response(ApprovalSerializer({"application": application, "job": job}, context=context).data)
 
     @extend_schema(
         request=RejectSerializer,
@@ -399,7 +401,7 @@ class ProvisioningJobViewSet(SelectorViewSet, mixins.ListModelMixin, mixins.Retr
     """Provisioning and offboarding jobs of the caller's partners (partner admins, vendor staff), each with its
     steps: state, attempts, timings and last error. Vendor-wide staff also see jobs not yet tied to a partner."""
 
-    select = staticmethod(selectors.job_list)
+    select = staticmethod(scopes.visible_jobs)
     prefetch = {"list": (_STEPS,), "retrieve": (_STEPS,), "retry": (_STEPS,)}
     serializer_class = ProvisioningJobSerializer
     filterset_class = ProvisioningJobFilterSet
@@ -416,7 +418,7 @@ class ProvisioningJobViewSet(SelectorViewSet, mixins.ListModelMixin, mixins.Retr
         user = request.user
         if not (access.is_vendor_staff(user) and user.has_perm("onboarding.retry_provisioningjob")):
             raise exceptions.PermissionDenied("Only vendor staff who run provisioning can retry a job.")
-        if not selectors.job_list(user=user, action="change").filter(pk=job.pk).exists():
+        if not scopes.visible_jobs(user=user, action="change").filter(pk=job.pk).exists():
             raise exceptions.PermissionDenied("You may not change this job.")
         _validated(EmptySerializer, request)
         services.job_retry(actor=user, job=job)
@@ -450,7 +452,7 @@ class OffboardingViewSet(viewsets.GenericViewSet):
     def create(self, request, *args, **kwargs):
         data = _validated(OffboardingSerializer, request)
         job = services.partner_offboard(actor=request.user, partner=data["partner"], reason=data["reason"])
-        job = selectors.job_list(user=request.user).prefetch_related(_STEPS).filter(pk=job.pk).first() or job
+        job = scopes.visible_jobs(user=request.user).prefetch_related(_STEPS).filter(pk=job.pk).first() or job
         return Response(ProvisioningJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 

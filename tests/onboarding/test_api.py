@@ -153,7 +153,13 @@ def test_a_missing_required_field_is_named():
     assert errors_of(response) == {"contact_email": "required"}
 
 
-def test_applications_are_throttled_per_client_address(settings):
+def test_applications_are_throttled_per_client_address(settings, monkeypatch):
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from onboarding.api.views import ApplicationSubmitThrottle
+
+    # The counters in a cache of this test's own: the shared Redis is cleared by other test runs at any moment.
+    monkeypatch.setattr(ApplicationSubmitThrottle, "cache", LocMemCache("onbapi-throttle", {}))
     settings.ONBOARDING_APPLICATION_RATE = "2/hour"
     client = APIClient()
 
@@ -200,24 +206,53 @@ def test_anonymous_callers_cannot_read_the_queue(application):
     assert fresh(application).status == ApplicationStatus.SUBMITTED
 
 
-def test_reviewers_see_the_queue_with_duplicates_and_the_review_clock(reviewer, partner_a):
+def test_reviewers_see_the_queue_with_duplicates_and_the_review_clock(reviewer, manager_a, partner_a):
     # Given an application from a company that looks like partner A
     duplicate = services.application_submit(
         data={**APPLICATION, "company_name": "Acme Resellers GmbH", "website": "https://acme-resellers.example"}
     )
     PartnerApplication.objects.filter(pk=duplicate.pk).update(submitted_at=timezone.now() - timedelta(hours=30))
 
-    # When a reviewer reads the queue
-    rows = results(client_for(reviewer).get("/api/v1/applications/"))
+    # When partner A's channel manager reads the queue
+    rows = results(client_for(manager_a).get("/api/v1/applications/"))
 
-    # Then the application carries its duplicate flags and its waiting time
+    # Then the application carries its duplicate flag naming partner A, and its waiting time
     row = next(r for r in rows if r["id"] == duplicate.pk)
-    assert row["duplicate_count"] >= 1
-    assert {"kind": "similar_name", "object": "partner", "id": partner_a.pk} == {
-        k: row["duplicate_flags"][0][k] for k in ("kind", "object", "id")
-    }
+    assert row["duplicate_count"] == 1
+    assert row["duplicate_flags"] == [
+        {
+            "kind": "similar_name",
+            "object": "partner",
+            "id": partner_a.pk,
+            "label": partner_a.name,
+            "detail": row["duplicate_flags"][0]["detail"],
+            "visible": True,
+        }
+    ]
+    assert row["duplicate_flags"][0]["detail"].endswith("% similar")
     assert 30 * 3600 <= row["waiting_seconds"] < 31 * 3600
     assert "messages" not in row  # the thread is on the detail
+
+    # A reviewer who does not manage partner A sees that there is a match, but not whose
+    hidden = client_for(reviewer).get(f"/api/v1/applications/{duplicate.pk}/").json()["duplicate_flags"]
+    assert hidden == [{**row["duplicate_flags"][0], "id": None, "label": "", "visible": False}]
+    listed = results(client_for(reviewer).get("/api/v1/applications/"))
+    assert [flag for r in listed for flag in r["duplicate_flags"] if flag["visible"] or flag["label"]] == []
+
+
+def test_an_approved_application_belongs_to_its_partners_record(reviewer, manager_b, partner_b, partner_ops):
+    # Given an application approved into partner B
+    application = services.application_submit(data={**APPLICATION, "company_name": "Bolt Subsidiary"})
+    PartnerApplication.objects.filter(pk=application.pk).update(status=ApplicationStatus.APPROVED, partner=partner_b)
+
+    # Then partner B's channel manager and vendor-wide staff open it; another reviewer finds nothing
+    assert client_for(manager_b).get(f"/api/v1/applications/{application.pk}/").status_code == 200
+    assert client_for(partner_ops).get(f"/api/v1/applications/{application.pk}/").status_code == 200
+    other = client_for(reviewer)
+    answer = other.get(f"/api/v1/applications/{application.pk}/")
+    assert answer.status_code == 404 and answer.content == other.get(f"/api/v1/applications/{MISSING_ID}/").content
+    assert application.pk not in {r["id"] for r in results(other.get("/api/v1/applications/"))}
+    assert other.post(f"/api/v1/applications/{application.pk}/notes/", {"message": "x"}).status_code == 404
 
 
 def test_queue_filters(reviewer, application):
@@ -645,12 +680,20 @@ def test_partner_admins_see_their_job_but_cannot_retry_it(admin_a, partner_a):
     assert fresh(job).state == JobState.FAILED
 
 
-def test_vendor_wide_staff_see_jobs_not_yet_tied_to_a_partner(partner_ops, manager_a, application, reviewer):
+def test_a_job_without_its_partner_yet_is_reached_through_its_application(
+    partner_ops, manager_a, manager_b, application, reviewer, partner_b, admin_a
+):
     job = services.application_approve(actor=reviewer, application=application)
     assert job.partner_id is None
-    assert job.pk in {r["id"] for r in results(client_for(partner_ops).get("/api/v1/jobs/"))}
-    assert job.pk not in {r["id"] for r in results(client_for(manager_a).get("/api/v1/jobs/"))}
+    for staff in (partner_ops, reviewer, manager_a):
+        assert job.pk in {r["id"] for r in results(client_for(staff).get("/api/v1/jobs/"))}, staff
     assert results(client_for(partner_ops).get("/api/v1/jobs/", {"application": application.pk}))[0]["id"] == job.pk
+    assert job.pk not in {r["id"] for r in results(client_for(admin_a).get("/api/v1/jobs/"))}
+    # Once the job has made the application part of partner B, only staff who see partner B reach it
+    PartnerApplication.objects.filter(pk=application.pk).update(partner=partner_b)
+    ProvisioningJob.objects.filter(pk=job.pk).update(partner=partner_b)
+    assert client_for(manager_a).get(f"/api/v1/jobs/{job.pk}/").status_code == 404
+    assert client_for(manager_b).get(f"/api/v1/jobs/{job.pk}/").status_code == 200
 
 
 def test_job_filters(partner_ops, partner_a):
@@ -925,7 +968,8 @@ def _deliveries(request, n):
 # and one query per nested list (steps, attempts). Partner users' scopes are subqueries of the page query;
 # staff views of vendor-side data check the model permission once more for the list (cached after the first).
 LISTS = {
-    "applications as a reviewer": ("/api/v1/applications/", _applications, 5),
+    # + which of the applications named in the page's duplicate flags the reviewer may open (1)
+    "applications as a reviewer": ("/api/v1/applications/", _applications, 6),
     "acceptances as a partner admin": ("/api/v1/acceptances/", _acceptances, 4),
     "acceptances as a channel manager": ("/api/v1/acceptances/", lambda r, n: _acceptances(r, n, "manager_a"), 5),
     "checklist items as a partner admin": ("/api/v1/checklist-items/", _items, 4),
