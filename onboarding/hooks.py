@@ -58,8 +58,35 @@ def checklist_panel(request, partner):
     ]
 
 
+def checklist_next_step(request, partner):
+    """For partner admins: the onboarding checklist as a next step leading to /onboarding/ (ticked once complete)."""
+    from onboarding import selectors
+
+    if not portal.is_partner_admin(request):
+        return []
+    items = selectors.checklist_of(user=request.user, partner=partner)
+    if not items:
+        return []
+    done = sum(1 for item in items if item.is_done)
+    overdue = sum(1 for item in items if item.is_overdue)
+    description = f"{done} of {len(items)} onboarding steps done"
+    description += f"; {overdue} overdue." if overdue else "."
+    return [
+        portal.NextStep(
+            key="onboarding.checklist",
+            title="Finish your onboarding",
+            description=description,
+            url=reverse("onboarding:home"),
+            action_label="Continue onboarding",
+            done=done == len(items),
+            order=5,
+        )
+    ]
+
+
 def connect() -> None:
     events.subscribe("invitation.sent", _team_invited)
     events.subscribe("brand.updated", _brand_updated)
     portal.register_gate(agreement_gate)
     portal.register_home_panel(checklist_panel)
+    portal.register_next_step(checklist_next_step)

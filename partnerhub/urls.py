@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("console/", console.urls),
     path("api/", include("partnerhub.api.urls")),
+    path("", include("onboarding.urls")),
     path("", include("support.urls")),
     path("", include("partnerhub.portal_urls")),
 ]

@@ -196,6 +196,83 @@ def support_desk(w: World) -> None:
     w.add(help_request, help_request.email, help_request.subject)
 
 
+@builder
+def onboarding_pages(w: World) -> None:
+    """Partner A's onboarding records: its approved application, provisioning job, a checklist step, a tax form,
+    an agreement acceptance and the integration credential."""
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from onboarding import provisioning
+    from onboarding import services as onboarding_services
+    from onboarding.choices import ApplicationStatus, JobState
+    from onboarding.models import (
+        Agreement,
+        AgreementAcceptance,
+        ChecklistItem,
+        IntegrationCredential,
+        PartnerApplication,
+        ProvisioningJob,
+    )
+    from onboarding.secrets_box import seal
+
+    partner = w.partner
+    application = PartnerApplication.objects.create(
+        company_name=f"{MARKER} Holdings",
+        website=f"https://{MARKER.lower()}.example",
+        domain=f"{MARKER.lower()}.example",
+        country="DE",
+        partner_type="reseller",
+        contact_first_name=MARKER,
+        contact_last_name="Applicant",
+        contact_email=f"applicant@{MARKER.lower()}.example",
+        business_description=f"{MARKER} business plan",
+        status=ApplicationStatus.APPROVED,
+        decided_at=timezone.now(),
+        partner=partner,
+    )
+    job = ProvisioningJob.objects.create(
+        partner=partner,
+        application=application,
+        idempotency_key=f"walk:provision:{partner.pk}",
+        state=JobState.FAILED,
+        last_error=f"{MARKER} downstream error",
+    )
+    provisioning.create_steps(job)
+    item = ChecklistItem.objects.create(
+        partner=partner, key="walk-training", title=f"{MARKER} training", due_at=timezone.now() + timedelta(days=7)
+    )
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    document = onboarding_services.document_upload(
+        actor=w.admin,
+        partner=partner,
+        upload=SimpleUploadedFile(f"{MARKER}-tax-form.pdf", pdf, content_type="application/pdf"),
+    )
+    # Unpublished, so no portal is gated by it; it only anchors partner A's acceptance row.
+    agreement = Agreement.objects.create(title=f"{MARKER} walk agreement", version=900_001, body="Walk terms " * 5)
+    acceptance = AgreementAcceptance.objects.create(
+        partner=partner, agreement=agreement, version=agreement.version, sha256=agreement.sha256, accepted_by=w.admin
+    )
+    credential = IntegrationCredential.objects.create(
+        partner=partner, user=w.rep, token_key="ph_walkkey0", encrypted_key=seal(f"{MARKER}-integration-key")
+    )
+    w.extra.update(
+        onboarding_application=application,
+        onboarding_status_token=onboarding_services.status_token(application),
+        onboarding_job=job,
+        onboarding_item=item,
+        onboarding_document=document,
+    )
+    w.add(application, application.company_name, application.contact_email, application.business_description)
+    w.add(job, job.last_error)
+    w.add(item, item.title)
+    w.add(document, document.original_name)
+    w.add(acceptance)
+    w.add(credential, f"{MARKER}-integration-key")
+
+
 def build_world() -> World:
     world = World()
     for build in BUILDERS:
