@@ -174,7 +174,7 @@ def _fresh_key(user) -> str:
 
 
 def _partner_ops_user():
-    from partnerhub import roles
+    from partnerhub import services
     from partnerhub.choices import StaffRole
     from partnerhub.models import User
 
@@ -190,8 +190,8 @@ def _partner_ops_user():
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    user.groups.add(roles.staff_group(StaffRole.PARTNER_OPERATIONS))
-    return user
+    services.staff_roles_set(actor=None, user=user, role_values=[StaffRole.PARTNER_OPERATIONS])
+    return User.objects.get(pk=user.pk)
 
 
 def prepare() -> Actors:

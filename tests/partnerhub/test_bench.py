@@ -168,11 +168,19 @@ def test_every_benchmarked_endpoint_answers_with_the_prepared_actors(bench_mode,
     assert Membership.objects.filter(partner=partner, user_id=actors.admin_id, role=MembershipRole.ADMIN).exists()
     assert Membership.objects.get(pk=actors.membership_id).partner_id == partner.pk
     assert actors.counts["partners"] == 4 and actors.counts["memberships"] == 12
+    seen = {}
     for endpoint in bench.endpoints(actors):
         headers = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in endpoint.headers.items()}
         response = client.get(endpoint.path, **headers)
         assert response.status_code == 200, f"{endpoint.name}: {endpoint.path} answered {response.status_code}"
         assert int(response[bench.QUERIES_HEADER]) >= 1, endpoint.name
+        seen[endpoint.name] = response
+    # Each actor sees what the report says: the manager's book, every partner, the admin's own team
+    assert len(seen["API partner list, channel manager"].json()["results"]) == 3
+    assert len(seen["API partner list, partner operations"].json()["results"]) == 4
+    team = seen["API membership list, partner admin"].json()["results"]
+    assert len(team) == 3 and {row["partner"] for row in team} == {partner.pk}
+    assert len(seen["Ceiling: 50 memberships, bare DRF"].json()) == 12
 
 
 def test_prepare_replaces_its_previous_api_keys(bench_mode):
