@@ -176,13 +176,28 @@ def start_worker(
 
 @contextlib.contextmanager
 def workers() -> Iterator[list[Worker]]:
-    """Collect started workers and stop every one of them on the way out, whatever happened."""
+    """Collect started workers and stop every one of them on the way out, whatever happened; then remove their
+    queues from Redis."""
     started: list[Worker] = []
     try:
         yield started
     finally:
         for worker in started:
             worker.stop()
+        for redis_url, queue in {(w.env["CELERY_BROKER_URL"], w.queue) for w in started}:
+            purge_queue(redis_url, queue)
+
+
+def purge_queue(redis_url: str, queue: str) -> None:
+    """Delete a test queue's keys (its messages and exchange bindings) once its workers are gone."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter(match=f"*{queue}*"):
+            client.delete(key)
+    finally:
+        client.close()
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from partnerhub.tasks import send_email_task
-from tests.workers import new_queue, producer_for, start_worker, wait_for
+from tests.workers import WORKER_REDIS_URL, new_queue, producer_for, purge_queue, start_worker, wait_for
 
 TASK_TIMEOUT = 30
 
@@ -33,6 +33,7 @@ def worker(tmp_path):
         yield {"queue": running.queue, "mail_dir": mail_dir, "log": running.log, "process": running.process}
     finally:
         running.stop()
+        purge_queue(WORKER_REDIS_URL, running.queue)
 
 
 @pytest.fixture
