@@ -85,7 +85,6 @@ HELP_REQUEST_LIMIT = 5
 HELP_REQUEST_WINDOW_SECONDS = 60 * 60
 HELP_SENT_SESSION_KEY = "support_help_request_sent"
 HELP_VISITOR_SESSION_KEY = "support_help_visitor"
-NOT_ADMIN_MESSAGE = "Only partner admins write your articles. Ask a partner admin of your company."
 
 
 # Gates ---------------------------------------------------------------------------------------------------------
