@@ -28,7 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from onboarding import selectors, services
-from onboarding.choices import OPEN_APPLICATION_STATUSES, ApplicationStatus, JobKind, JobState, MessageKind
+from onboarding.choices import OPEN_APPLICATION_STATUSES, ApplicationStatus, JobKind, JobState, MessageKind, StepState
 from onboarding.forms import (
     COUNTRY_NAMES,
     AgreementAcceptForm,
@@ -104,7 +104,7 @@ def job_summary(job: ProvisioningJob | None, steps: list) -> dict | None:
     """Progress of a job's steps for the progress bars and the live region."""
     if job is None:
         return None
-    done = sum(1 for step in steps if step.state == "succeeded")
+    done = sum(1 for step in steps if step.state == StepState.SUCCEEDED)
     total = len(steps)
     return {
         "done": done,

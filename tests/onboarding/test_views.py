@@ -27,7 +27,7 @@ from onboarding.models import (
 )
 from onboarding.secrets_box import seal
 from partnerhub.choices import StaffRole
-from partnerhub.models import User
+from partnerhub.models import Partner, User
 from tests.factories import TierFactory, make_staff
 from tests.onboarding.conftest import APPLICATION
 
@@ -403,6 +403,35 @@ def test_the_queue_filters_by_status_type_country_and_search(reviewer):
     assert names(status="rejected") == ["Gamma"]
     assert names(status="all") == ["Alpha Resell", "Beta Distribution", "Gamma"]
     assert names(status="nonsense") == ["Alpha Resell", "Beta Distribution"]  # unknown filter: the default queue
+
+
+def test_the_queue_reads_a_fixed_number_of_queries_per_page(reviewer, partner_a, partner_b):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from partnerhub import services as core
+
+    core.partner_update(actor=None, partner=partner_a, website="https://acme.example")
+    client = client_as(reviewer)
+
+    def submit(n: int) -> None:
+        for i in range(n):
+            services.application_submit(
+                data={**APPLICATION, "company_name": f"Acme {i} {n}", "website": "https://acme.example"},
+                parent=partner_b,
+            )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/review/")
+        assert response.status_code == 200
+        return len(captured)
+
+    submit(2)
+    few = queries()
+    submit(8)
+    assert queries() == few
+    assert len(client.get("/review/").context["rows"]) == 10
 
 
 def test_duplicate_flags_link_what_the_reviewer_may_see_and_hide_the_rest(partner_a, partner_b, manager_a):
@@ -840,3 +869,19 @@ def test_onboarding_emails_escape_every_value(reviewer, django_capture_on_commit
     info = next(m for m in mail.outbox if "more information" in m.subject)
     assert "&lt;script&gt;x&lt;/script&gt;" in info.alternatives[0][0]
     assert "<script>x</script>" in info.body  # the plain-text part is not HTML and keeps the text as written
+
+
+def test_applicants_through_a_distributor_get_its_brand_and_reviewers_the_vendors(
+    partner_b, reviewer, django_capture_on_commit_callbacks
+):
+    from partnerhub import services as core
+
+    core.brand_update(actor=None, brand=partner_b.brand, display_name="Bolt Channel", primary_color="#6d28d9")
+    partner_b = Partner.objects.get(pk=partner_b.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        application = services.application_submit(data=dict(APPLICATION), parent=partner_b)
+    to_applicant = next(m for m in mail.outbox if application.contact_email in m.to).alternatives[0][0]
+    to_reviewer = next(m for m in mail.outbox if reviewer.email in m.to).alternatives[0][0]
+    assert "Bolt Channel" in to_applicant and "background:#6d28d9" in to_applicant
+    assert "Bolt Channel" not in to_reviewer and "#6d28d9" not in to_reviewer
+    assert "background:#1f4fd1" in to_reviewer and "Bolt Distribution" in to_reviewer  # names the distributor
