@@ -493,8 +493,9 @@ def portal_base_url(partner: Partner) -> str:
         return settings.PUBLIC_BASE_URL
     if brand.custom_domain:
         return f"{base.scheme}://{brand.custom_domain}"
-    if base.hostname in ("127.0.0.1", "localhost") or not settings.PORTAL_BASE_DOMAIN:
+    if not settings.PORTAL_BASE_DOMAIN:
         return settings.PUBLIC_BASE_URL
+    # <subdomain>.localhost resolves to loopback in browsers, so local runs get branded links too.
     port = f":{base.port}" if base.port else ""
     return f"{base.scheme}://{brand.subdomain}.{settings.PORTAL_BASE_DOMAIN}{port}"
 

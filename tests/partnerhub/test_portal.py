@@ -134,7 +134,8 @@ def test_feature_apps_add_next_steps_and_panels_and_a_broken_one_is_skipped(part
         raise RuntimeError("feature app bug")
 
     def panel(request, partner):
-        return [portal.HomePanel(key="support.tickets", title="Open tickets", template="partials/messages.html")]
+        return [portal.HomePanel(key="tests.queue", title="Queue from a feature app", template="partials/messages.html",
+                                 order=1)]
 
     portal.register_next_step(deals_step)
     portal.register_next_step(broken)
@@ -152,8 +153,8 @@ def test_feature_apps_add_next_steps_and_panels_and_a_broken_one_is_skipped(part
         response = client_as(rep_a).get("/")
     finally:
         portal.unregister(panel)
-    assert '<h2 id="panel-1">Open tickets</h2>' in response.text
-    assert "Open tickets" not in client_as(rep_a).get("/").text
+    assert '<h2 id="panel-1">Queue from a feature app</h2>' in response.text
+    assert "Queue from a feature app" not in client_as(rep_a).get("/").text
 
 
 # Team ----------------------------------------------------------------------------------------------------------
