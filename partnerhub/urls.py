@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("partnerhub.api.urls")),
     path("", include("onboarding.urls")),
     path("", include("support.urls")),
+    path("", include("comarketing.urls")),
     path("", include("partnerhub.portal_urls")),
 ]
 

@@ -273,6 +273,120 @@ def onboarding_pages(w: World) -> None:
     w.add(credential, f"{MARKER}-integration-key")
 
 
+@builder
+def comarketing_objects(w: World) -> None:
+    """Partner A's co-marketing: an asset shared with A alone (co-brandable, with its file and thumbnail), A's
+    co-branded render of it and a download, A's opt-in to a campaign for A only, A's MDF allocation with a
+    submitted request and a claimed one, the claim and its proof. The campaign and the fund program are the
+    vendor's program-wide records (walked as shared); the campaign's name carries no marker, because every
+    marketing reviewer may see campaigns, while its copy is shown only to the partners it is for."""
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from comarketing import mdf
+    from comarketing import services as comarketing_services
+    from comarketing.choices import AssetKind, Audience, PublishStatus, TemplateKind
+    from comarketing.models import Campaign, FundProgram
+
+    partner, admin, today = w.partner, w.admin, timezone.localdate()
+    marketing = make_staff(StaffRole.MARKETING_MANAGER, username="walk-marketing")
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    asset = comarketing_services.asset_save(
+        actor=marketing,
+        title=f"{MARKER} price list",
+        description=f"{MARKER} partner-only pricing",
+        kind=AssetKind.PDF,
+        audience=Audience.PARTNERS,
+        partners=[partner],
+        status=PublishStatus.PUBLISHED,
+        publish_at=timezone.now() - timedelta(days=1),
+        template_kind=TemplateKind.HTML,
+    )
+    comarketing_services.asset_add_version(
+        actor=marketing,
+        asset=asset,
+        upload=SimpleUploadedFile(f"{MARKER}-prices.pdf", pdf),
+        html_template="<h1>{{ partner.name }}</h1><p>{{ partner.email }}</p>",
+    )
+    asset.refresh_from_db()
+    campaign = Campaign.objects.create(
+        name="Walk partner-only campaign",
+        slug="walk-partner-only-campaign",
+        starts_at=timezone.now() - timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=30),
+        audience=Audience.PARTNERS,
+        status=PublishStatus.PUBLISHED,
+        email_copy=f"{MARKER} launch e-mail",
+    )
+    campaign.partners.add(partner)
+    campaign.assets.add(asset)
+    render = comarketing_services.cobrand_request(actor=admin, partner=partner, asset=asset)
+    comarketing_services.cobrand_render(render.pk)
+    render.refresh_from_db()
+    opt_in = comarketing_services.campaign_opt_in(actor=admin, partner=partner, campaign=campaign)
+    download = comarketing_services.download_record(
+        actor=w.rep, partner=partner, asset=asset, cobranded=True, campaign=campaign
+    )
+    program = FundProgram.objects.create(
+        name="Walk MDF",
+        period_start=today - timedelta(days=365),
+        period_end=today + timedelta(days=365),
+        budget=1_000_000,
+    )
+    allocation = mdf.allocation_grant(actor=marketing, partner=partner, program=program, amount="10000")
+    submitted = mdf.request_submit(
+        actor=admin,
+        allocation=allocation,
+        activity=f"{MARKER} webinar",
+        description=f"{MARKER} webinar plan",
+        planned_cost="500",
+        starts_on=today + timedelta(days=3),
+        ends_on=today + timedelta(days=4),
+    )
+    claimed = mdf.request_submit(
+        actor=admin,
+        allocation=allocation,
+        activity=f"{MARKER} roadshow",
+        planned_cost="2000",
+        starts_on=today - timedelta(days=5),
+        ends_on=today - timedelta(days=4),
+    )
+    mdf.request_approve(actor=marketing, request=claimed)
+    claim = mdf.claim_submit(
+        actor=admin,
+        request=claimed,
+        actual_cost="1500",
+        leads=12,
+        deals=1,
+        revenue="9000",
+        notes=f"{MARKER} claim notes",
+        proofs=[SimpleUploadedFile(f"{MARKER}-invoice.pdf", pdf)],
+    )
+    proof = claim.proofs.get()
+    w.extra.update(
+        comarketing_asset=asset,
+        comarketing_render=render,
+        comarketing_campaign=campaign,
+        comarketing_request=submitted,
+        comarketing_claimed_request=claimed,
+        comarketing_claim=claim,
+        comarketing_proof=proof,
+    )
+    w.add(asset, asset.title, asset.description, f"{MARKER}-prices.pdf")
+    w.add(render)
+    w.add(download)
+    w.add(opt_in, campaign.email_copy)
+    w.add(allocation)
+    w.add(submitted, submitted.activity, submitted.description)
+    w.add(claim, claimed.activity, claim.notes)
+    w.add(proof, proof.original_name)
+    for shared in (campaign, program):
+        w.objects_by_model.setdefault(shared._meta.label_lower, shared)
+        w.shared.add(shared._meta.label_lower)
+
+
 def build_world() -> World:
     world = World()
     for build in BUILDERS:
