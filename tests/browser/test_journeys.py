@@ -36,8 +36,8 @@ def sign_in(page, url: str, username: str, password: str) -> None:
 def test_partner_admin_invites_a_teammate_who_joins_and_signs_in_again(
     live_server, settings, journey, open_page, page_errors
 ):
-    # Given: Acme, branded with its own name and colour, and one partner admin; invitation links point at the
-    # live server.
+    # Given: Acme, branded with its own name and colour, and one partner admin; links in e-mails are built for
+    # the live server's port.
     settings.PUBLIC_BASE_URL = live_server.url
     acme = make_partner("Acme Resellers")
     services.brand_update(actor=None, brand=acme.brand, display_name=ACME_NAME, primary_color=ACME_PRIMARY)
@@ -54,7 +54,7 @@ def test_partner_admin_invites_a_teammate_who_joins_and_signs_in_again(
         assert primary_colour(admin) == ACME_PRIMARY
 
     with journey.step("admin-opens-team-page", admin):
-        admin.get_by_role("navigation", name="Main").get_by_role("link", name="Team").click()
+        admin.get_by_role("navigation", name="Main").get_by_role("link", name="Team", exact=True).click()
         expect(admin).to_have_url(f"{acme_url}/team/")
         expect(admin.get_by_role("heading", name="Team", level=1)).to_be_visible()
         expect(admin.get_by_role("heading", name="Invite a colleague")).to_be_visible()
@@ -75,7 +75,8 @@ def test_partner_admin_invites_a_teammate_who_joins_and_signs_in_again(
     message = mail.outbox[0]
     assert message.subject == f"{ACME_NAME}: you are invited to the partner portal"
     links = re.findall(r"https?://\S+/invite/[^/\s]+/", message.body)
-    assert len(links) == 1 and links[0].startswith(live_server.url), message.body
+    # The link leads to Acme's own portal host, not the vendor's.
+    assert len(links) == 1 and links[0].startswith(f"{acme_url}/invite/"), message.body
 
     teammate = open_page()  # a fresh context: nobody is signed in
     with journey.step("teammate-opens-invitation-link", teammate):
@@ -91,7 +92,7 @@ def test_partner_admin_invites_a_teammate_who_joins_and_signs_in_again(
         teammate.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
         teammate.get_by_label("Repeat password").fill(NEW_PASSWORD)
         teammate.get_by_role("button", name="Create account and join").click()
-        expect(teammate).to_have_url(f"{live_server.url}/")
+        expect(teammate).to_have_url(f"{acme_url}/")
         expect(teammate.get_by_role("status")).to_contain_text(f"Welcome to {ACME_NAME}! You joined as a partner rep.")
         expect(teammate.get_by_role("heading", level=1)).to_have_text(ACME_NAME)
         expect(teammate.get_by_text("Welcome back, Tess")).to_be_visible()
@@ -105,12 +106,14 @@ def test_partner_admin_invites_a_teammate_who_joins_and_signs_in_again(
     with journey.step("teammate-signs-out", teammate):
         teammate.get_by_label("Account menu for Tess Teammate").click()
         teammate.get_by_role("button", name="Sign out").click()
-        expect(teammate).to_have_url(re.compile(r"/accounts/login/$"))
+        expect(teammate).to_have_url(f"{acme_url}/accounts/login/")
         expect(teammate.get_by_role("status")).to_contain_text("You have signed out.")
+        expect(teammate.get_by_role("main")).to_contain_text(f"Welcome back to the {ACME_NAME} portal")
+        assert primary_colour(teammate) == ACME_PRIMARY
 
     with journey.step("signed-out-teammate-is-asked-to-sign-in", teammate):
-        teammate.goto(f"{live_server.url}/team/")
-        expect(teammate).to_have_url(re.compile(r"/accounts/login/\?next=/team/$"))
+        teammate.goto(f"{acme_url}/team/")
+        expect(teammate).to_have_url(f"{acme_url}/accounts/login/?next=/team/")
 
     with journey.step("teammate-signs-in-with-new-password", teammate):
         sign_in(teammate, acme_url, "tess.teammate@example.com", NEW_PASSWORD)
@@ -184,7 +187,7 @@ def test_channel_manager_suspends_a_partner_whose_reps_lose_access(live_server, 
     assert Partner.objects.get(pk=bolt.pk).status == PartnerStatus.ACTIVE
 
     with journey.step("signed-in-rep-is-sent-out", arnold):
-        arnold.get_by_role("navigation", name="Main").get_by_role("link", name="Team").click()
+        arnold.get_by_role("navigation", name="Main").get_by_role("link", name="Team", exact=True).click()
         expect(arnold).to_have_url(f"{acme_url}/accounts/login/")
         expect(arnold.get_by_role("status")).to_contain_text(SUSPENDED)
 
