@@ -26,6 +26,7 @@ from comarketing.models import (
     FundClaim,
     FundProgram,
     FundRequest,
+    Tag,
 )
 from partnerhub.choices import StaffRole
 from tests.factories import make_staff
@@ -157,7 +158,7 @@ def test_search_finds_shared_assets_and_never_another_partners_partner_only_asse
 
 
 def test_filters_by_kind_category_and_tag_and_refuses_an_unknown_kind(rep_a, make_asset):
-    from comarketing.models import AssetCategory, Tag
+    from comarketing.models import AssetCategory
 
     category = AssetCategory.objects.create(name="Security", slug="security")
     brochure = make_asset("Brochure", category=category)
@@ -713,3 +714,41 @@ def test_portal_navigation_links_to_marketing(rep_a):
     assert f'href="{reverse("comarketing:assets")}"' in home
     page = browser(rep_a).get(reverse("comarketing:funds")).content.decode()
     assert f'href="{reverse("comarketing:assets")}" aria-current="page"' in page
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_lists_keep_a_fixed_number_of_queries_per_page(partner_a, admin_a, marketing, allocation_a, make_asset):
+    # Given a few assets and requests, then many more
+    def add(n, start):
+        for i in range(start, start + n):
+            asset = make_asset(f"Brochure {i}", kind=AssetKind.IMAGE if i % 2 else AssetKind.PDF)
+            asset.tags.add(Tag.objects.get_or_create(name=f"t{i}")[0])
+            mdf.request_submit(
+                actor=admin_a,
+                allocation=allocation_a,
+                activity=f"Event {i}",
+                planned_cost="10",
+                starts_on=TODAY + dt.timedelta(days=3),
+                ends_on=TODAY + dt.timedelta(days=4),
+            )
+
+    add(2, 0)
+    partner_client, staff_client = browser(admin_a), browser(marketing)
+    pages = [
+        (partner_client, reverse("comarketing:assets")),
+        (partner_client, reverse("comarketing:assets") + "?q=brochure"),
+        (partner_client, reverse("comarketing:funds")),
+        (staff_client, reverse("comarketing:review")),
+    ]
+    before = [_queries(client, url) for client, url in pages]
+    add(6, 2)
+    after = [_queries(client, url) for client, url in pages]
+    assert after == before
