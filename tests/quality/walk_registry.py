@@ -172,6 +172,44 @@ ROUTES: dict[str, Page | Obj | Public] = {
     "invitation-revoke": Obj(methods=API, pk=lambda w: w.invitation.pk, ghost={"pk": 987654321}),
     "me-token-list": Page(),
     "me-token-detail": Obj(methods=API, token_key=lambda w: w.token.token_key, ghost={"token_key": "ph_ghost0000"}),
+    # Onboarding API: partner A's approved application, job, checklist item, acceptance and webhook delivery;
+    # agreement versions are program-wide
+    # (POST is the public application form of the API: anyone may apply; its bad input is tested in tests/onboarding)
+    "application-list": Page(),
+    "application-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["onboarding.partnerapplication"].pk),
+    "application-approve": Obj(methods=API, pk=lambda w: w.objects_by_model["onboarding.partnerapplication"].pk),
+    "application-reject": Obj(methods=API, pk=lambda w: w.objects_by_model["onboarding.partnerapplication"].pk),
+    "application-request-info": Obj(methods=API, pk=lambda w: w.objects_by_model["onboarding.partnerapplication"].pk),
+    "application-notes": Obj(methods=API, pk=lambda w: w.objects_by_model["onboarding.partnerapplication"].pk),
+    "agreement-list": Public("published agreement versions are program-wide; every signed-in user reads them"),
+    "agreement-current": Public("the current agreement version is program-wide"),
+    "agreement-detail": Public(
+        "agreement versions are program-wide", params={"pk": lambda w: w.objects_by_model["onboarding.agreement"].pk}
+    ),
+    "agreement-accept": Public(
+        "agreement versions are program-wide; the partner in the body is a scoped id like any other",
+        params={"pk": lambda w: w.objects_by_model["onboarding.agreement"].pk},
+        methods=("GET", "POST"),
+    ),
+    "agreement-acceptance-list": Page(),
+    "agreement-acceptance-detail": Obj(
+        methods=API, pk=lambda w: w.objects_by_model["onboarding.agreementacceptance"].pk
+    ),
+    "checklist-item-list": Page(),
+    "checklist-item-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["onboarding.checklistitem"].pk),
+    "provisioning-job-list": Page(),
+    "provisioning-job-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["onboarding.provisioningjob"].pk),
+    "provisioning-job-retry": Obj(methods=API, pk=lambda w: w.objects_by_model["onboarding.provisioningjob"].pk),
+    "offboarding-list": Page(methods=("GET", "POST")),
+    "webhook-endpoint-list": Page(),
+    "webhook-endpoint-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["onboarding.webhookendpoint"].pk),
+    "webhook-delivery-list": Page(),
+    "webhook-delivery-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["onboarding.webhookdelivery"].pk),
+    # Onboarding console pages beyond the model pages
+    "console:onboarding_checklistitem_progress": Page(),
+    "console:onboarding_partnerdocument_download": Obj(
+        object_id=lambda w: w.objects_by_model["onboarding.partnerdocument"].pk, ghost={"object_id": 987654321}
+    ),
     # Console: pages without an object (object pages are derived from the registered models)
     "console:index": Page(),
     "console:login": Public("console sign-in page"),

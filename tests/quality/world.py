@@ -387,6 +387,87 @@ def comarketing_objects(w: World) -> None:
         w.shared.add(shared._meta.label_lower)
 
 
+@builder
+def onboarding_console_and_api(w: World) -> None:
+    """What the onboarding console and API pages need: partner A's webhook delivery, and partner A's application,
+    job, checklist item, acceptance and document unless another builder made them; program-wide configuration
+    (an agreement version, a checklist template, a webhook endpoint) is walked as Public."""
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from onboarding import provisioning
+    from onboarding import services as onboarding_services
+    from onboarding.choices import ApplicationStatus, JobState
+    from onboarding.models import (
+        Agreement,
+        AgreementAcceptance,
+        ChecklistItem,
+        ChecklistTemplate,
+        PartnerApplication,
+        ProvisioningJob,
+        WebhookDelivery,
+        WebhookEndpoint,
+    )
+
+    partner, have = w.partner, w.objects_by_model
+    if "onboarding.partnerapplication" not in have:
+        application = PartnerApplication.objects.create(
+            company_name=f"{MARKER} Applicant",
+            country="DE",
+            partner_type="reseller",
+            contact_first_name=MARKER,
+            contact_last_name="Contact",
+            contact_email=f"contact@{MARKER.lower()}.example",
+            status=ApplicationStatus.APPROVED,
+            decided_at=timezone.now(),
+            partner=partner,
+        )
+        w.add(application, application.company_name, application.contact_email)
+    if "onboarding.provisioningjob" not in have:
+        job = ProvisioningJob.objects.create(
+            partner=partner,
+            idempotency_key=f"walk:console:{partner.pk}",
+            state=JobState.FAILED,
+            last_error=f"{MARKER} step error",
+        )
+        provisioning.create_steps(job)
+        w.add(job, job.last_error)
+    if "onboarding.checklistitem" not in have:
+        item = ChecklistItem.objects.create(
+            partner=partner, key="walk-profile", title=f"{MARKER} profile", due_at=timezone.now() + timedelta(days=7)
+        )
+        w.add(item, item.title)
+    if "onboarding.partnerdocument" not in have:
+        pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+        upload = SimpleUploadedFile(f"{MARKER}-form.pdf", pdf, content_type="application/pdf")
+        document = onboarding_services.document_upload(actor=w.admin, partner=partner, upload=upload)
+        w.add(document, document.original_name)
+    if "onboarding.agreementacceptance" not in have:
+        # Unpublished, so no portal is gated by it; it only anchors partner A's acceptance row.
+        terms = Agreement.objects.create(title="Walk terms", version=900_002, body="Walk terms " * 5)
+        acceptance = AgreementAcceptance.objects.create(
+            partner=partner, agreement=terms, version=terms.version, sha256=terms.sha256, accepted_by=w.admin
+        )
+        w.add(acceptance)
+    agreement = AgreementAcceptance.objects.get(pk=have["onboarding.agreementacceptance"].pk).agreement
+    template = ChecklistTemplate.objects.create(name="Walk suppliers", partner_type="supplier", is_active=False)
+    # Inactive: nothing the walk does queues a real delivery to it.
+    endpoint = WebhookEndpoint.objects.create(name="Walk CRM", url="https://crm.walk.example/hook", is_active=False)
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event="partner.provisioned",
+        event_id=f"walk-{partner.pk}-partner.provisioned",
+        partner=partner,
+        payload={"event": "partner.provisioned", "data": {"partner": {"name": partner.name, "slug": partner.slug}}},
+    )
+    w.add(delivery, partner.name)
+    for shared in (agreement, template, endpoint):
+        have.setdefault(shared._meta.label_lower, shared)
+        w.shared.add(shared._meta.label_lower)
+
+
 def build_world() -> World:
     world = World()
     for build in BUILDERS:
