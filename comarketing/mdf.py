@@ -453,3 +453,72 @@ def send_claim_reminders(*, today: dt.date | None = None, days_before: int = 7) 
             locked.status = RequestStatus.EXPIRED
             locked.save(update_fields=["status"])
     return count
+
+
+FUND_PROGRAM_FIELDS = (
+    "name",
+    "period_start",
+    "period_end",
+    "currency",
+    "budget",
+    "starting_allocation",
+    "claim_days",
+    "is_active",
+)
+
+
+def _amount_or_zero(value, *, field: str) -> Decimal:
+    """A non-negative amount with at most two decimals (a budget or starting allocation may be zero)."""
+    if value in (None, ""):
+        return Decimal("0")
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        raise DomainError("Give the amount as a number, e.g. 250000 or 2500.50.", field=field) from None
+    if amount.is_zero():
+        return Decimal("0")
+    return money(amount, field=field)
+
+
+@transaction.atomic
+def fund_program_save(*, actor, program: FundProgram | None = None, **fields) -> FundProgram:
+    """Create or change a fund program (period, budget, the starting allocation new partners get, claim window)."""
+    unknown = set(fields) - set(FUND_PROGRAM_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    perm = "comarketing.change_fundprogram" if program else "comarketing.add_fundprogram"
+    if not (actor is not None and actor.is_staff and actor.has_perm(perm)):
+        raise ActionNotAllowed("Only the vendor's marketing team manages fund programs.")
+    program = FundProgram.objects.select_for_update().get(pk=program.pk) if program else FundProgram()
+    for field, value in fields.items():
+        setattr(program, field, value.strip() if isinstance(value, str) else value)
+    if not (program.name or "").strip():
+        raise DomainError("Name the program.", field="name")
+    if program.period_start is None or program.period_end is None:
+        raise DomainError(
+            "Give the program's first and last day.", field="period_start" if not program.period_start else "period_end"
+        )
+    if program.period_end <= program.period_start:
+        raise DomainError("The period must end after it starts.", field="period_end")
+    program.currency = (program.currency or "").upper()
+    if len(program.currency) != 3 or not program.currency.isalpha():
+        raise DomainError("Use a three-letter ISO 4217 currency code such as USD or EUR.", field="currency")
+    program.budget = _amount_or_zero(program.budget, field="budget")
+    program.starting_allocation = _amount_or_zero(program.starting_allocation, field="starting_allocation")
+    if program.starting_allocation > program.budget:
+        raise DomainError("The starting allocation cannot exceed the budget.", field="starting_allocation")
+    if not 0 <= int(program.claim_days or 0) <= 3650:
+        raise DomainError("Give the claim window in days (0 to 3650).", field="claim_days")
+    if program.pk:
+        from django.db.models import Max, Min
+
+        span = FundRequest.objects.filter(allocation__program=program).aggregate(
+            first=Min("starts_on"), last=Max("ends_on")
+        )
+        if span["first"] and (span["first"] < program.period_start or span["last"] > program.period_end):
+            raise ConflictError(
+                f"Requests already run from {span['first']} to {span['last']}; keep the period around them.",
+                field="period_start",
+            )
+    program.save()
+    return program

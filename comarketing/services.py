@@ -47,18 +47,16 @@ def _require_staff(actor, perm: str) -> None:
 
 
 def _refresh_search(asset: Asset) -> None:
-    Asset.objects.filter(pk=asset.pk).update(
-        search_vector=SearchVector("title", weight="A", config="english")
-        + SearchVector("description", weight="B", config="english")
+    from django.db.models import Value
+
+    vector = SearchVector("title", weight="A", config="english") + SearchVector(
+        "description", weight="B", config="english"
     )
     tags = " ".join(asset.tags.values_list("name", flat=True))
     if tags:
-        from django.contrib.postgres.search import SearchVector as SV
-        from django.db.models import Value
-
-        Asset.objects.filter(pk=asset.pk).update(
-            search_vector=F("search_vector") + SV(Value(tags), weight="A", config="english")
-        )
+        # One combined vector: PostgreSQL joins tsvectors with ||, which only SearchVector + SearchVector writes.
+        vector = vector + SearchVector(Value(tags), weight="A", config="english")
+    Asset.objects.filter(pk=asset.pk).update(search_vector=vector)
 
 
 @transaction.atomic
@@ -365,3 +363,72 @@ def campaign_opt_in(*, actor, partner: Partner, campaign: Campaign) -> CampaignO
         if selectors.asset_list(user=actor, partner=partner).filter(pk=asset.pk).exists():
             cobrand_request(actor=actor, partner=partner, asset=asset)
     return opt_in
+
+
+CAMPAIGN_FIELDS = (
+    "name",
+    "slug",
+    "description",
+    "starts_at",
+    "ends_at",
+    "audience",
+    "email_copy",
+    "social_copy",
+    "status",
+)
+
+
+def _require_campaign_staff(actor, action: str) -> None:
+    if not (actor is not None and actor.is_staff and actor.has_perm(f"comarketing.{action}_campaign")):
+        raise ActionNotAllowed("Only the vendor's marketing team manages campaigns.")
+
+
+@transaction.atomic
+def campaign_save(
+    *, actor, campaign: Campaign | None = None, tiers=None, partners=None, assets=None, **fields
+) -> Campaign:
+    """Create or change a campaign: dates, audience (all, tiers, chosen partners), kit assets and copy."""
+    from django.utils.text import slugify
+
+    unknown = set(fields) - set(CAMPAIGN_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    _require_campaign_staff(actor, "change" if campaign else "add")
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk) if campaign else Campaign()
+    for field, value in fields.items():
+        setattr(campaign, field, value.strip() if isinstance(value, str) else value)
+    if not (campaign.name or "").strip():
+        raise DomainError("Name the campaign.", field="name")
+    campaign.slug = slugify(campaign.slug or campaign.name)[:200]
+    if not campaign.slug:
+        raise DomainError("Give the campaign a name or slug made of letters or digits.", field="slug")
+    if Campaign.objects.filter(slug=campaign.slug).exclude(pk=campaign.pk).exists():
+        raise ConflictError(f"Another campaign already uses the slug “{campaign.slug}”.", field="slug")
+    if campaign.starts_at is None:
+        raise DomainError("Give the start date.", field="starts_at")
+    if campaign.ends_at is None:
+        raise DomainError("Give the end date.", field="ends_at")
+    if campaign.ends_at <= campaign.starts_at:
+        raise DomainError("The campaign must end after it starts.", field="ends_at")
+    if campaign.audience not in Audience.values:
+        raise DomainError("Choose the audience.", field="audience")
+    if campaign.status not in PublishStatus.values:
+        raise DomainError("Choose the status.", field="status")
+    campaign.save()
+    if tiers is not None:
+        campaign.tiers.set(tiers)
+    if partners is not None:
+        campaign.partners.set(partners)
+    if assets is not None:
+        campaign.assets.set(assets)
+    return campaign
+
+
+@transaction.atomic
+def campaign_delete(*, actor, campaign: Campaign) -> None:
+    """Delete a campaign nobody has joined yet; one with opt-ins is archived instead, so partners keep their kit."""
+    _require_campaign_staff(actor, "delete")
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.opt_ins.exists():
+        raise ConflictError("Partners have joined this campaign; archive it instead of deleting it.")
+    campaign.delete()
