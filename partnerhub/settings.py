@@ -316,6 +316,11 @@ SPECTACULAR_SETTINGS = {
         "PartnerTypeEnum": "partnerhub.choices.PartnerType",
         "ApplicationStatusEnum": "onboarding.choices.ApplicationStatus",
         "ApplicantPartnerTypeEnum": "onboarding.api.serializers.APPLICANT_PARTNER_TYPES",
+        # Co-marketing enums whose field names ("kind", "status", "state") other resources also use.
+        "AssetKindEnum": "comarketing.choices.AssetKind",
+        "LedgerKindEnum": "comarketing.choices.LedgerKind",
+        "FundRequestStatusEnum": "comarketing.choices.RequestStatus",
+        "RenderStateEnum": "comarketing.choices.RenderState",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
     "SWAGGER_UI_DIST": "SIDECAR",
