@@ -13,8 +13,9 @@ is shown again with the service's message next to the field it names.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib import admin, messages
@@ -30,6 +31,8 @@ from partnerhub import access, selectors
 from partnerhub.choices import PartnerStatus
 from partnerhub.errors import DomainError
 from partnerhub.models import ApiToken, AuditEvent, Membership, Partner, PartnerBrand, Tier, User
+
+logger = logging.getLogger(__name__)
 
 ScopeRule = Callable[[models.QuerySet, object, str], models.QuerySet]
 
@@ -440,6 +443,53 @@ def console_dashboard(*, user, site_name: str = "console") -> dict:
     }
 
 
+# Dashboard cards from feature apps ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardCard:
+    """A card on the console dashboard, rendered from ``template`` with ``card`` (this object) in its context.
+
+    Feature apps add cards without the core importing them: from their ``admin.py`` (loaded when the console
+    starts) they register a provider, ``provider(request) -> list[DashboardCard]``, which reads through the
+    access layer like any console page and returns no card when the user has nothing to see.
+    ``stylesheets`` are static paths the card needs (the CSP forbids inline styles).
+    """
+
+    key: str
+    title: str
+    template: str
+    context: dict = field(default_factory=dict)
+    order: int = 100
+    wide: bool = False
+    more_url: str = ""
+    more_label: str = ""
+    stylesheets: tuple[str, ...] = ()
+
+
+DashboardCardProvider = Callable[[object], list[DashboardCard]]
+_dashboard_card_providers: list[DashboardCardProvider] = []
+
+
+def register_dashboard_card(provider: DashboardCardProvider) -> DashboardCardProvider:
+    """Add a provider of dashboard cards. Usable as a decorator."""
+    if provider not in _dashboard_card_providers:
+        _dashboard_card_providers.append(provider)
+    return provider
+
+
+def dashboard_cards(request) -> list[DashboardCard]:
+    """The feature apps' cards for this request, in order. A provider that raises is logged and skipped, so
+    one broken feature cannot take the console's home page down (as on the portal's home page)."""
+    cards: list[DashboardCard] = []
+    for provider in list(_dashboard_card_providers):
+        try:
+            cards.extend(provider(request) or [])
+        except Exception:
+            logger.exception("Console dashboard card provider %r failed", provider)
+    return sorted(cards, key=lambda card: (card.order, card.key))
+
+
 class ConsoleSite(admin.AdminSite):
     """The vendor console at /console/: vendor staff and superusers only (partner users go to the portal)."""
 
@@ -457,7 +507,11 @@ class ConsoleSite(admin.AdminSite):
         return [url for url in super().get_urls() if getattr(url, "name", None) != "view_on_site"]
 
     def index(self, request, extra_context=None):
-        context = {"dashboard": console_dashboard(user=request.user, site_name=self.name), **(extra_context or {})}
+        context = {
+            "dashboard": console_dashboard(user=request.user, site_name=self.name),
+            "dashboard_cards": dashboard_cards(request),
+            **(extra_context or {}),
+        }
         return super().index(request, context)
 
 
