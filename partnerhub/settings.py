@@ -316,6 +316,13 @@ SPECTACULAR_SETTINGS = {
         "PartnerTypeEnum": "partnerhub.choices.PartnerType",
         "ApplicationStatusEnum": "onboarding.choices.ApplicationStatus",
         "ApplicantPartnerTypeEnum": "onboarding.api.serializers.APPLICANT_PARTNER_TYPES",
+        # Support enums whose field names ("status", "audience", "scope") other resources also use.
+        "TicketStatusEnum": "support.choices.TicketStatus",
+        "TicketStatusChangeEnum": "support.api.serializers.STATUS_CHANGES",
+        "ArticleStatusEnum": "support.choices.ArticleStatus",
+        "ArticleAudienceEnum": "support.choices.ArticleAudience",
+        "VendorArticleAudienceEnum": "support.api.serializers.VENDOR_AUDIENCES",
+        "SlaScopeEnum": "support.api.serializers.SLA_SCOPES",
         # Co-marketing enums whose field names ("kind", "status", "state") other resources also use.
         "AssetKindEnum": "comarketing.choices.AssetKind",
         "LedgerKindEnum": "comarketing.choices.LedgerKind",

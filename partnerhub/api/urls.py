@@ -26,6 +26,7 @@ urlpatterns = [
     path("v1/me/", MeViewSet.as_view({"get": "retrieve"}), name="me"),
     path("v1/", include(router.urls)),
     path("v1/", include("onboarding.api.urls")),  # feature app routers, by dotted path (no import of the app)
+    path("v1/", include("support.api.urls")),
     path("v1/", include("comarketing.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SwaggerDocsView.as_view(url_name="api-schema"), name="api-docs"),
