@@ -172,6 +172,45 @@ ROUTES: dict[str, Page | Obj | Public] = {
     "invitation-revoke": Obj(methods=API, pk=lambda w: w.invitation.pk, ghost={"pk": 987654321}),
     "me-token-list": Page(),
     "me-token-detail": Obj(methods=API, token_key=lambda w: w.token.token_key, ghost={"token_key": "ph_ghost0000"}),
+    # Support API: partner A's ticket, its thread and files, its customer and private article
+    "ticket-list": Page(),
+    "ticket-detail": Obj(methods=API, pk=lambda w: w.support_ticket.pk, ghost={"pk": 987654321}),
+    "ticket-escalate": Obj(methods=API, pk=lambda w: w.support_ticket.pk, ghost={"pk": 987654321}),
+    "ticket-assign-vendor": Obj(methods=API, pk=lambda w: w.support_ticket.pk, ghost={"pk": 987654321}),
+    "ticket-rate": Obj(methods=API, pk=lambda w: w.support_ticket.pk, ghost={"pk": 987654321}),
+    "ticket-messages": Obj(methods=API, pk=lambda w: w.support_ticket.pk, ghost={"pk": 987654321}),
+    "ticket-attachments": Obj(methods=API, pk=lambda w: w.support_ticket.pk, ghost={"pk": 987654321}),
+    "ticket-events": Obj(methods=API, pk=lambda w: w.support_ticket.pk, ghost={"pk": 987654321}),
+    "ticket-attachment-download": Obj(
+        methods=API,
+        pk=lambda w: w.support_ticket.pk,
+        attachment_id=lambda w: w.support_attachment.pk,
+        ghost={"pk": 987654321, "attachment_id": 987654321},
+    ),
+    "customer-list": Page(),
+    "customer-detail": Obj(
+        methods=API, pk=lambda w: w.objects_by_model["support.customer"].pk, ghost={"pk": 987654321}
+    ),
+    "article-list": Page(),
+    "article-search": Page(),
+    "article-detail": Obj(methods=API, pk=lambda w: w.support_article.pk, ghost={"pk": 987654321}),
+    "article-vote": Obj(methods=API, pk=lambda w: w.support_article.pk, ghost={"pk": 987654321}),
+    "partner-metrics-list": Page(),
+    "sla-policy-list": Public("SLA targets are program-wide configuration every signed-in user may read"),
+    "sla-policy-detail": Public(
+        "SLA targets are program-wide configuration",
+        params={"pk": lambda w: w.objects_by_model["support.slapolicy"].pk},
+    ),
+    "business-hours-list": Public("working hours are program-wide configuration every signed-in user may read"),
+    "business-hours-detail": Public(
+        "working hours are program-wide configuration",
+        params={"pk": lambda w: w.objects_by_model["support.businesshours"].pk},
+    ),
+    "category-list": Public("ticket categories are program-wide configuration every signed-in user may read"),
+    "category-detail": Public(
+        "ticket categories are program-wide configuration",
+        params={"pk": lambda w: w.objects_by_model["support.category"].pk},
+    ),
     # Onboarding API: partner A's approved application, job, checklist item, acceptance and webhook delivery;
     # agreement versions are program-wide
     # (POST is the public application form of the API: anyone may apply; its bad input is tested in tests/onboarding)

@@ -468,6 +468,28 @@ def onboarding_console_and_api(w: World) -> None:
         w.shared.add(shared._meta.label_lower)
 
 
+@builder
+def support_configuration(w: World) -> None:
+    """Program-wide support configuration (walked as Public): a category, working hours and an SLA policy."""
+    from support.models import BusinessHours, Category, SlaPolicy
+
+    category = Category.objects.create(name="Walk networking", slug="walk-networking")
+    hours = BusinessHours.objects.create(
+        name="Walk office", timezone="Europe/Berlin", schedule={"1": [["09:00", "17:00"]]}
+    )
+    policy = SlaPolicy.objects.create(
+        name="Walk urgent",
+        applies_to=SlaPolicy.Scope.ESCALATION,
+        priority="urgent",
+        first_response_minutes=30,
+        resolution_minutes=240,
+        business_hours=hours,
+    )
+    for obj in (category, hours, policy):
+        w.objects_by_model[obj._meta.label_lower] = obj
+        w.shared.add(obj._meta.label_lower)
+
+
 def build_world() -> World:
     world = World()
     for build in BUILDERS:
