@@ -362,7 +362,9 @@ SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d
 
 
 def wrk_command(cfg: Config, wrk: str, endpoint: dict, seconds: int) -> list[str]:
-    command = [wrk, f"-t{cfg.threads}", f"-c{cfg.connections}", f"-d{seconds}s", "--latency"]
+    # wrk gives up on a request after 2 s by default and leaves it out of the latencies; a busy machine
+    # would then report a p99 capped at 2 s.
+    command = [wrk, f"-t{cfg.threads}", f"-c{cfg.connections}", f"-d{seconds}s", "--timeout", "10s", "--latency"]
     for key, value in endpoint["headers"].items():
         command += ["-H", f"{key}: {value}"]
     return [*command, f"http://{HOST}:{cfg.port}{endpoint['path']}"]
@@ -557,7 +559,7 @@ def report(cfg: Config, results: list[Result], actors: dict, info: dict[str, str
     if cfg.partners != FULL_PARTNERS:
         env_prefix = f"BENCH_PARTNERS={cfg.partners} "
     command = f"{env_prefix}make bench"
-    wrk = f"wrk -t{cfg.threads} -c{cfg.connections} -d{cfg.duration}s --latency"
+    wrk = f"wrk -t{cfg.threads} -c{cfg.connections} -d{cfg.duration}s --timeout 10s --latency"
     lines = [
         BEGIN,
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
