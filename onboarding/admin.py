@@ -26,6 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join, linebreaks
+from django.utils.safestring import mark_safe
 
 from onboarding import provisioning, selectors, services
 from onboarding.api import scopes
@@ -156,6 +157,11 @@ def _link_if_visible(user, obj, label=None) -> str:
     return text
 
 
+def _paragraphs(text: str) -> str:
+    """Plain text as HTML paragraphs, the text itself escaped (applicants and partners write it)."""
+    return mark_safe(linebreaks(text, autoescape=True))  # noqa: S308 (linebreaks escaped the text)
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
@@ -190,6 +196,16 @@ def duration_label(delta: timedelta | None) -> str:
         return f"{hours} h {minutes} min"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h"
+
+
+def clock_label(delta: timedelta) -> str:
+    """The review clock in days and hours (hours and minutes under a day)."""
+    minutes = int(delta.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
 def review_clock(application: PartnerApplication, now: datetime | None = None) -> tuple[timedelta, bool]:
@@ -381,7 +397,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
                     "review_clock_label",
                     "submitted_at",
                     "decided_at",
-                    "decided_by",
+                    "decider",
                     "decision_reason",
                     "tier",
                     "partner_link",
@@ -421,7 +437,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
     def review_clock_label(self, application):
         waited, late = review_clock(application)
         decided = application.decided_at is not None
-        label = f"took {duration_label(waited)}" if decided else duration_label(waited)
+        label = f"took {clock_label(waited)}" if decided else clock_label(waited)
         css = (
             "ph-clock ph-clock--late"
             if late and not decided
@@ -433,6 +449,10 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
     def duplicate_count(self, application):
         count = len(application.duplicate_flags or [])
         return format_html('<span class="ph-dup-count">{}</span>', count) if count else "—"
+
+    @admin.display(description="Decided by")
+    def decider(self, application):
+        return application.decided_by.display_name if application.decided_by_id else "—"
 
     @admin.display(description="Contact")
     def contact_name(self, application):
@@ -446,7 +466,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
 
     @admin.display(description="Business description")
     def description(self, application):
-        return linebreaks(application.business_description) if application.business_description else "—"
+        return _paragraphs(application.business_description) if application.business_description else "—"
 
     @admin.display(description="Partner")
     def partner_link(self, application):
@@ -493,7 +513,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
         for message in entries:
             author = message.author.display_name if message.author_id else "Applicant"
             kind = _badge("message", message.kind, message.get_kind_display())
-            rows.append((message.kind, kind, author, _local(message.created_at), linebreaks(message.body)))
+            rows.append((message.kind, kind, author, _local(message.created_at), _paragraphs(message.body)))
         items = format_html_join(
             "",
             '<li class="ph-thread__item ph-thread__item--{}"><div class="ph-thread__meta">{} <strong>{}</strong> '
@@ -651,7 +671,7 @@ class AgreementAdmin(ScopedModelAdmin):
 
     @admin.display(description="Text")
     def text(self, agreement):
-        return format_html('<div class="ph-agreement">{}</div>', linebreaks(agreement.body))
+        return format_html('<div class="ph-agreement">{}</div>', _paragraphs(agreement.body))
 
     def save_model(self, request, obj, form, change):
         saved = services.agreement_publish(
@@ -902,7 +922,7 @@ class ProvisioningJobAdmin(PartnerLinkMixin, ScopedModelAdmin):
         "state_badge",
         "subject",
         "application_link",
-        "requested_by",
+        "requester",
         "reason",
         "created_at",
         "started_at",
@@ -944,6 +964,10 @@ class ProvisioningJobAdmin(PartnerLinkMixin, ScopedModelAdmin):
         if job.application_id:
             return format_html("{} <span class='ph-muted'>(application)</span>", job.application.company_name)
         return "—"
+
+    @admin.display(description="Requested by")
+    def requester(self, job):
+        return job.requested_by.display_name if job.requested_by_id else "The system"
 
     @admin.display(description="Application")
     def application_link(self, job):
@@ -1113,7 +1137,7 @@ class WebhookEndpointAdmin(ScopedModelAdmin):
 
 class WebhookAttemptInline(ScopedInline, admin.TabularInline):
     model = WebhookAttempt
-    fields = ["attempted_at", "status_code", "error", "duration_ms"]
+    fields = ["when", "status_code", "error", "duration_ms"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -1127,6 +1151,10 @@ class WebhookAttemptInline(ScopedInline, admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Attempted at")
+    def when(self, attempt):
+        return _local(attempt.attempted_at)
 
 
 @admin.register(WebhookDelivery, site=console)
@@ -1311,10 +1339,13 @@ def offboard_partners(modeladmin, request, queryset):
             "danger": True,
         },
         call=offboard,
-        done=lambda rows: f"Offboarding started for {_count(len(rows), 'partner')}.",
+        done=lambda rows: format_html(
+            'Offboarding started for {}. <a href="{}">Follow {}</a>.',
+            _count(len(rows), "partner"),
+            _admin_url(jobs[0]) if len(jobs) == 1 else f"{_changelist_url(ProvisioningJob)}?kind__exact=deprovision",
+            "the job" if len(jobs) == 1 else "the jobs",
+        ),
     )
-    if jobs and response is None and len(jobs) == 1 and request.POST.get("_return_to_change"):
-        return HttpResponseRedirect(_admin_url(jobs[0]))
     return response
 
 
