@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -677,3 +677,75 @@ def test_changelist_queries_are_constant_as_rows_grow(client, partner_ops, partn
     small = queries(client, url(name))
     grow(22, start=3)
     assert queries(client, url(name)) == small
+
+
+def test_applicant_text_is_escaped_in_paragraphs(client, reviewer):
+    application = submit(business_description="<b>Bold claims</b>\nSecond line <script>x</script>")
+    services.application_note(actor=reviewer, application=application, message="<i>careful</i>")
+    page = signed_in(client, reviewer).get(url("onboarding_partnerapplication_change", application.pk))
+    html = page.content.decode()
+    assert "<p>&lt;b&gt;Bold claims&lt;/b&gt;<br>Second line &lt;script&gt;x&lt;/script&gt;</p>" in html
+    assert "<p>&lt;i&gt;careful&lt;/i&gt;</p>" in html
+    assert "<b>Bold claims</b>" not in html and "<i>careful</i>" not in html
+
+
+# A real browser: live progress of a running job ----------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_job_page_follows_a_running_job_live_in_a_real_browser(live_server, monkeypatch, django_user_model):
+    """Chromium opens a running job's page; as the steps move on in the database, the page's script (polling the
+    API with the console session) updates the rows, then reloads once the job is done. No console errors (a CSP
+    violation would be one)."""
+    from django.test import Client
+    from playwright.sync_api import expect, sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop runs in this test's thread
+    partner = make_partner("Acme Resellers")
+    manager = make_staff(StaffRole.CHANNEL_MANAGER, manages=[partner], username="carla")
+    job = make_job(partner, state=JobState.RUNNING)
+    steps = list(job.steps.order_by("position"))
+    steps[0].state, steps[0].attempts, steps[0].started_at = StepState.RUNNING, 1, timezone.now()
+    steps[0].save()
+    session = Client()
+    session.force_login(manager)
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
+        try:
+            context = browser.new_context()
+            context.add_cookies(
+                [{"name": "sessionid", "value": session.cookies["sessionid"].value, "url": live_server.url}]
+            )
+            page = context.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{live_server.url}{url('onboarding_provisioningjob_change', job.pk)}")
+            expect(page.locator("[data-job-live]")).to_have_text("Updating live…")
+
+            # When the first step finishes and the second is retried
+            steps[0].state, steps[0].finished_at = StepState.SUCCEEDED, timezone.now()
+            steps[0].save()
+            steps[1].state, steps[1].attempts, steps[1].last_error = StepState.RETRYING, 2, "TimeoutError: busy"
+            steps[1].save()
+
+            # Then the rows follow without a reload
+            row = page.locator(f'tr[data-step="{steps[1].name}"]')
+            expect(row.locator('[data-field="state"]')).to_have_text("Retrying", timeout=8000)
+            expect(row.locator('[data-field="attempts"]')).to_have_text("2")
+            expect(row.locator('[data-field="last_error"]')).to_have_text("TimeoutError: busy")
+            expect(page.locator("[data-job-count]")).to_have_text(f"1 of {len(steps)} steps done")
+
+            # And when the job is done, the page shows it as the server draws it
+            job.steps.update(state=StepState.SUCCEEDED, last_error="")
+            ProvisioningJob.objects.filter(pk=job.pk).update(state=JobState.SUCCEEDED, finished_at=timezone.now())
+            expect(page.locator("[data-job-badge]")).to_have_text("Completed", timeout=10000)
+            expect(page.locator("[data-job-count]")).to_have_text(f"{len(steps)} of {len(steps)} steps done")
+        finally:
+            browser.close()
+            # Connections opened while Playwright's loop ran sit in a context-local slot the usual cleanup misses;
+            # close them, or the test database cannot be dropped afterwards.
+            connections.close_all()
+    assert errors == []
