@@ -7,6 +7,6 @@ class ComarketingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from comarketing import hooks
+        from comarketing import demo, hooks  # noqa: F401  (demo registers its seed_demo part)
 
         hooks.connect()

@@ -7,7 +7,7 @@ class OnboardingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from onboarding import hooks, steps  # noqa: F401  (registers provisioning steps)
+        from onboarding import demo, hooks, steps  # noqa: F401  (registers provisioning steps and demo data)
 
         hooks.connect()
         _grant_staff_permissions()

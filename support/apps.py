@@ -7,6 +7,6 @@ class SupportConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from support import hooks
+        from support import demo, hooks  # noqa: F401  (demo registers its seed_demo part)
 
         hooks.connect()

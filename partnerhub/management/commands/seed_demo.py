@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from partnerhub import services
+from partnerhub import demo, services
 from partnerhub.choices import MembershipRole, PartnerStatus, PartnerType, StaffRole
 from partnerhub.models import Invitation, Membership, Partner, Tier, User
 
@@ -278,7 +278,18 @@ class Command(BaseCommand):
                     services.channel_manager_assign(
                         actor=superuser, partner=partners[slug], manager=staff[person.username]
                     )
+            context = demo.DemoContext(
+                superuser=superuser,
+                staff=staff,
+                partners=partners,
+                created=self.created,
+                users=lambda username: User.objects.get(username__iexact=username),
+            )
+            for _name, seed in demo.seeders():
+                seed(context)
         self._report(partners)
+        for line in context.notes:
+            self.stdout.write(line)
 
     # Building blocks -----------------------------------------------------------------------------------------
 
