@@ -19,17 +19,24 @@ from partnerhub.models import Partner
 
 
 def application_list(*, user, open_only: bool = False) -> QuerySet[PartnerApplication]:
-    """Applications are vendor-side: vendor staff with the view permission see them all."""
+    """Applications are vendor-side: vendor staff with the view permission review them. Open and declined ones have
+    no partner and every reviewer opens them; an approved application is part of its partner's record, so only
+    staff who see that partner open it."""
     if not (access.is_vendor_staff(user) and user.has_perm("onboarding.view_partnerapplication")):
         return PartnerApplication.objects.none()
     qs = PartnerApplication.objects.select_related("decided_by", "tier", "partner", "parent")
+    if not access.sees_all_partners(user):
+        qs = qs.filter(Q(partner__isnull=True) | Q(partner__in=Partner.objects.for_user(user).values("pk")))
     if open_only:
         qs = qs.filter(status__in=OPEN_APPLICATION_STATUSES)
     return qs
 
 
 def access_application(*, user, pk) -> PartnerApplication:
-    return access.access_object(application_list(user=user), user, pk)
+    application = application_list(user=user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if application is None:
+        raise access.NotFound("Not found.")
+    return application
 
 
 def review_queue(*, user) -> QuerySet[PartnerApplication]:
@@ -65,20 +72,26 @@ def checklist_progress(*, user) -> QuerySet[Partner]:
 
 
 def job_list(*, user, action: str = "view") -> QuerySet[ProvisioningJob]:
-    """Jobs of partners in scope; vendor staff with the job view permission also see jobs not yet tied to a
-    partner (the first step creates it)."""
+    """Jobs of partners in scope, plus (for vendor staff holding the job permission for ``action``) jobs whose first
+    step has not created the partner yet, or failed before it could, reached through an application the staff
+    member may open — never by id alone."""
     scoped = ProvisioningJob.objects.for_user(user, action)
-    if (
-        access.is_vendor_staff(user)
-        and access.sees_all_partners(user)
-        and user.has_perm(f"onboarding.{action}_provisioningjob")
-    ):
-        scoped = ProvisioningJob.objects.all()
+    if access.is_vendor_staff(user) and user.has_perm(f"onboarding.{action}_provisioningjob"):
+        if access.sees_all_partners(user):
+            scoped = ProvisioningJob.objects.all()
+        else:
+            unassigned = ProvisioningJob.objects.filter(
+                partner__isnull=True, application__in=application_list(user=user).values("pk")
+            )
+            scoped = scoped | unassigned
     return scoped.select_related("partner", "application", "requested_by")
 
 
 def access_job(*, user, pk, action: str = "view") -> ProvisioningJob:
-    return access.access_object(job_list(user=user, action=action), user, pk, action)
+    job = job_list(user=user, action=action).filter(pk=pk).first() if str(pk).isdigit() else None
+    if job is None:
+        raise access.NotFound("Not found.")
+    return job
 
 
 def acceptance_list(*, user) -> QuerySet[AgreementAcceptance]:

@@ -387,6 +387,11 @@ def job_start(
 @transaction.atomic
 def job_retry(*, actor, job: ProvisioningJob) -> ProvisioningJob:
     """Put a failed job's failed steps back in the queue (from the console or the API)."""
+    from onboarding import selectors
+
+    if not actor.has_perm("onboarding.retry_provisioningjob"):
+        raise ActionNotAllowed("Retrying provisioning jobs needs the retry permission of a channel manager.")
+    selectors.access_job(user=actor, pk=job.pk, action="change")
     job = ProvisioningJob.objects.select_for_update().get(pk=job.pk)
     if job.state != JobState.FAILED:
         raise ConflictError(f"Only failed jobs can be retried; this one is {job.get_state_display().lower()}.")

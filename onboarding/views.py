@@ -375,36 +375,19 @@ def staff_view(permission: str):
 
 
 def _applications(user) -> QuerySet[PartnerApplication]:
-    """Applications a reviewer may open. Open and declined ones have no partner and are shown to every reviewer;
-    an approved application is part of its partner's record, so only staff who see that partner open it."""
-    return selectors.application_list(user=user).filter(
-        Q(partner__isnull=True) | Q(partner__in=Partner.objects.for_user(user).values("pk"))
-    )
+    return selectors.application_list(user=user)
 
 
 def _application_or_404(user, pk) -> PartnerApplication:
-    application = _applications(user).filter(pk=pk).first()
-    if application is None:
-        raise Http404("Not found.")
-    return application
+    return selectors.access_application(user=user, pk=pk)
 
 
 def _jobs(user, action: str = "view") -> QuerySet[ProvisioningJob]:
-    """Jobs a staff member may see: those of partners in their scope, plus jobs whose first step has not created
-    the partner yet (or failed before it could), which belong to an application the reviewer may open."""
-    scoped = selectors.job_list(user=user, action=action)
-    if not user.has_perm(f"onboarding.{action}_provisioningjob"):
-        return scoped
-    # Reached through the reviewer's applications (already scoped above), never by id alone.
-    unassigned = ProvisioningJob.objects.filter(partner__isnull=True, application__in=_applications(user).values("pk"))
-    return (scoped | unassigned).select_related("partner", "application", "requested_by")
+    return selectors.job_list(user=user, action=action)
 
 
 def _job_or_404(user, pk, action: str = "view") -> ProvisioningJob:
-    job = _jobs(user, action).filter(pk=pk).first()
-    if job is None:
-        raise Http404("Not found.")
-    return job
+    return selectors.access_job(user=user, pk=pk, action=action)
 
 
 def _console_url(name: str, pk) -> str | None:
