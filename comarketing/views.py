@@ -47,7 +47,8 @@ from partnerhub.views.mixins import forbidden, portal_view, render_page_or_fragm
 ASSET_PAGE_SIZE = 24
 PAGE_SIZE = 25
 REPORT_PAGE_SIZE = 50
-CLAIM_DUE_SOON_DAYS = 14
+CLAIM_DUE_SOON_DAYS = 7  # red
+CLAIM_DUE_WARN_DAYS = 14  # amber
 POLL_STATES = (RenderState.PENDING, RenderState.RUNNING)
 STAFF_ONLY_MESSAGE = (
     "This page is for the vendor's marketing team. Partners find their assets, campaigns and funds under "
@@ -444,7 +445,7 @@ def _balance_chart(summary: dict) -> dict:
 
 
 def _mark_due(requests, today: dt.date) -> None:
-    """For the list: ``due_state`` — overdue, soon (within two weeks) or ok — for requests whose claim is due."""
+    """For the list: ``due_state`` — overdue or soon (red), near (amber) or ok — for requests whose claim is due."""
     for item in requests:
         item.due_state, item.days_left = "", None
         if item.status == RequestStatus.APPROVED and item.claim_due_on:
@@ -453,6 +454,8 @@ def _mark_due(requests, today: dt.date) -> None:
                 item.due_state = "overdue"
             elif item.days_left <= CLAIM_DUE_SOON_DAYS:
                 item.due_state = "soon"
+            elif item.days_left <= CLAIM_DUE_WARN_DAYS:
+                item.due_state = "near"
             else:
                 item.due_state = "ok"
 

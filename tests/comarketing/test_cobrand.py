@@ -34,8 +34,17 @@ def pdf_text(data: bytes) -> str:
 
 
 def brand_data(**overrides) -> BrandData:
-    values = {"name": "Acme", "tagline": "", "primary_color": "#1f4fd1", "accent_color": "#0f9d8a",
-              "text_color": "#ffffff", "email": "a@example.com", "phone": "", "website": "", "logo_png": None}
+    values = {
+        "name": "Acme",
+        "tagline": "",
+        "primary_color": "#1f4fd1",
+        "accent_color": "#0f9d8a",
+        "text_color": "#ffffff",
+        "email": "a@example.com",
+        "phone": "",
+        "website": "",
+        "logo_png": None,
+    }
     values.update(overrides)
     return BrandData(**values)
 
@@ -51,8 +60,10 @@ def test_markup_and_script_in_partner_names_are_printed_as_text():
 def test_the_renderer_cannot_read_local_files_or_the_network(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE")
-    template = (f'<link rel="stylesheet" href="file://{secret}"><img src="file://{secret}">'
-                '<img src="http://127.0.0.1:9/x.png"><p>ok</p>')
+    template = (
+        f'<link rel="stylesheet" href="file://{secret}"><img src="file://{secret}">'
+        '<img src="http://127.0.0.1:9/x.png"><p>ok</p>'
+    )
     pdf = render_html_pdf(template, brand_data())
     assert "TOP-SECRET-VALUE" not in pdf_text(pdf)
     assert pdf.startswith(b"%PDF")
@@ -79,11 +90,17 @@ def test_a_decompression_bomb_base_image_is_a_clear_error():
 
 
 @pytest.mark.django_db
-def test_cobrand_request_renders_once_per_asset_and_brand_version(partner_a, admin_a, rep_a,
-                                                                 django_capture_on_commit_callbacks):
+def test_cobrand_request_renders_once_per_asset_and_brand_version(
+    partner_a, admin_a, rep_a, django_capture_on_commit_callbacks
+):
     marketing = make_staff(StaffRole.MARKETING_MANAGER, username="mira")
-    asset = services.asset_save(actor=marketing, title="Datasheet", kind=AssetKind.PDF,
-                                status=PublishStatus.PUBLISHED, template_kind=TemplateKind.HTML)
+    asset = services.asset_save(
+        actor=marketing,
+        title="Datasheet",
+        kind=AssetKind.PDF,
+        status=PublishStatus.PUBLISHED,
+        template_kind=TemplateKind.HTML,
+    )
     services.asset_add_version(actor=marketing, asset=asset, html_template=TEMPLATE)
     core.brand_update(actor=admin_a, brand=partner_a.brand, display_name="Acme <Secure>", tagline="We & you")
     with django_capture_on_commit_callbacks(execute=True):
@@ -108,8 +125,13 @@ def test_broken_vendor_template_fails_visibly(partner_a, rep_a, django_capture_o
     from partnerhub.errors import DomainError
 
     marketing = make_staff(StaffRole.MARKETING_MANAGER, username="mira")
-    asset = services.asset_save(actor=marketing, title="Broken", kind=AssetKind.PDF, status=PublishStatus.PUBLISHED,
-                                template_kind=TemplateKind.HTML)
+    asset = services.asset_save(
+        actor=marketing,
+        title="Broken",
+        kind=AssetKind.PDF,
+        status=PublishStatus.PUBLISHED,
+        template_kind=TemplateKind.HTML,
+    )
     with pytest.raises(DomainError):
         services.asset_add_version(actor=marketing, asset=asset, html_template="{% if %}")
 
@@ -121,8 +143,9 @@ def test_asset_uploads_are_checked_by_content(partner_a):
     marketing = make_staff(StaffRole.MARKETING_MANAGER, username="mira")
     asset = services.asset_save(actor=marketing, title="Brochure", kind=AssetKind.PDF, status=PublishStatus.PUBLISHED)
     with pytest.raises(DomainError):
-        services.asset_add_version(actor=marketing, asset=asset,
-                                   upload=SimpleUploadedFile("brochure.pdf", b"<html><script>x</script></html>"))
+        services.asset_add_version(
+            actor=marketing, asset=asset, upload=SimpleUploadedFile("brochure.pdf", b"<html><script>x</script></html>")
+        )
     pdf = render_html_pdf("<h1>Brochure</h1>", brand_data())
     version = services.asset_add_version(actor=marketing, asset=asset, upload=SimpleUploadedFile("b.pdf", pdf))
     assert version.content_type == "application/pdf" and version.thumbnail  # first page preview made

@@ -424,8 +424,11 @@ def test_joining_an_ended_campaign_is_a_conflict(admin_a):
 
 
 def test_funds_page_shows_the_balance_chart_and_claim_deadlines(partner_a, admin_a, rep_a, marketing, allocation_a):
-    approved_request(admin_a, marketing, allocation_a, cost="3000")
-    FundRequest.objects.update(claim_due_on=TODAY + dt.timedelta(days=3))
+    soon = approved_request(admin_a, marketing, allocation_a, cost="1000")
+    near = approved_request(admin_a, marketing, allocation_a, cost="1000")
+    late = approved_request(admin_a, marketing, allocation_a, cost="1000")
+    for request, days in ((soon, 3), (near, 10), (late, -1)):
+        FundRequest.objects.filter(pk=request.pk).update(claim_due_on=TODAY + dt.timedelta(days=days))
 
     response = browser(rep_a).get(reverse("comarketing:funds"))
 
@@ -435,7 +438,9 @@ def test_funds_page_shows_the_balance_chart_and_claim_deadlines(partner_a, admin
     assert 'class="cm-seg cm-seg--committed" x="0" y="0" width="300"' in body  # 3,000 of 10,000
     assert 'class="cm-seg cm-seg--available" x="300" y="0" width="700"' in body
     assert "style=" not in body.split("<main", 1)[1]  # the chart has no inline styles (CSP)
-    assert "cm-due--soon" in body and "in 3 days" in body
+    assert 'cm-due cm-due--soon">' in body and "in 3 days" in body  # red within a week
+    assert 'cm-due cm-due--near">' in body and "in 10 days" in body  # amber within two weeks
+    assert 'cm-due cm-due--overdue">' in body
     assert reverse("comarketing:request_new") not in body  # reps see funds read-only
 
 

@@ -81,6 +81,27 @@ ROUTES: dict[str, Page | Obj | Public] = {
     "portal:member_deactivate": Obj(pk=lambda w: w.rep_membership.pk, ghost={"pk": 987654321}),
     "portal:invitation_revoke": Obj(pk=lambda w: w.invitation.pk, ghost={"pk": 987654321}),
     "portal:api_key_revoke": Obj(key=lambda w: w.token.token_key, ghost={"key": "ph_ghost00000000"}),
+    # Onboarding: the public application, the vendor review queue, the partner's agreement and onboarding pages
+    "onboarding:apply": Public("the public application form; it shows no partner's data"),
+    "onboarding:apply_received": Public("confirms the visitor's own submission, found through their own session"),
+    "onboarding:application_status": Public(
+        "a capability link: the signed token names one application and is the applicant's only authority",
+        params={"token": lambda w: w.onboarding_status_token},
+    ),
+    "onboarding:review_queue": Page(),
+    "onboarding:review_detail": Obj(pk=lambda w: w.onboarding_application.pk, ghost={"pk": 987654321}),
+    "onboarding:review_approve": Obj(pk=lambda w: w.onboarding_application.pk, ghost={"pk": 987654321}),
+    "onboarding:review_reject": Obj(pk=lambda w: w.onboarding_application.pk, ghost={"pk": 987654321}),
+    "onboarding:review_request_info": Obj(pk=lambda w: w.onboarding_application.pk, ghost={"pk": 987654321}),
+    "onboarding:review_note": Obj(pk=lambda w: w.onboarding_application.pk, ghost={"pk": 987654321}),
+    "onboarding:job_detail": Obj(pk=lambda w: w.onboarding_job.pk, ghost={"pk": 987654321}),
+    "onboarding:job_retry": Obj(pk=lambda w: w.onboarding_job.pk, ghost={"pk": 987654321}),
+    "onboarding:agreement": Page(),
+    "onboarding:home": Page(),
+    "onboarding:checklist_item": Obj(pk=lambda w: w.onboarding_item.pk, ghost={"pk": 987654321}),
+    "onboarding:document_upload": Page(methods=("GET",)),
+    "onboarding:document_download": Obj(pk=lambda w: w.onboarding_document.pk, ghost={"pk": 987654321}),
+    "onboarding:integration_key": Page(methods=("GET",)),
     # Support: the partner's desk, tickets and knowledge base, the vendor agents' pages, the help center (which
     # answers only on a partner's own host, so the walk's host gets 404 for every help route)
     "support:desk": Page(methods=("GET", "POST")),
@@ -106,27 +127,6 @@ ROUTES: dict[str, Page | Obj | Public] = {
         pk=lambda w: w.support_attachment.pk,
         ghost={"token": "bm90LWEtdG9rZW4:1x:y", "pk": 987654321},
     ),
-    # Onboarding: the public application, the vendor review queue, the partner's agreement and onboarding pages
-    "onboarding:apply": Public("the public application form; it shows no partner's data"),
-    "onboarding:apply_received": Public("confirms the visitor's own submission, found through their own session"),
-    "onboarding:application_status": Public(
-        "a capability link: the signed token names one application and is the applicant's only authority",
-        params={"token": lambda w: w.onboarding_status_token},
-    ),
-    "onboarding:review_queue": Page(),
-    "onboarding:review_detail": Obj(pk=lambda w: w.onboarding_application.pk, ghost={"pk": 987654321}),
-    "onboarding:review_approve": Obj(pk=lambda w: w.onboarding_application.pk, ghost={"pk": 987654321}),
-    "onboarding:review_reject": Obj(pk=lambda w: w.onboarding_application.pk, ghost={"pk": 987654321}),
-    "onboarding:review_request_info": Obj(pk=lambda w: w.onboarding_application.pk, ghost={"pk": 987654321}),
-    "onboarding:review_note": Obj(pk=lambda w: w.onboarding_application.pk, ghost={"pk": 987654321}),
-    "onboarding:job_detail": Obj(pk=lambda w: w.onboarding_job.pk, ghost={"pk": 987654321}),
-    "onboarding:job_retry": Obj(pk=lambda w: w.onboarding_job.pk, ghost={"pk": 987654321}),
-    "onboarding:agreement": Page(),
-    "onboarding:home": Page(),
-    "onboarding:checklist_item": Obj(pk=lambda w: w.onboarding_item.pk, ghost={"pk": 987654321}),
-    "onboarding:document_upload": Page(methods=("GET",)),
-    "onboarding:document_download": Obj(pk=lambda w: w.onboarding_document.pk, ghost={"pk": 987654321}),
-    "onboarding:integration_key": Page(methods=("GET",)),
     # Co-marketing: the portal's asset library, co-branded files, campaigns and funds (partner A's asset is shared
     # with A alone), and the marketing team's review pages (scoped to the reviewer's partners)
     "comarketing:assets": Page(),
@@ -248,6 +248,65 @@ ROUTES: dict[str, Page | Obj | Public] = {
     "console:onboarding_checklistitem_progress": Page(),
     "console:onboarding_partnerdocument_download": Obj(
         object_id=lambda w: w.objects_by_model["onboarding.partnerdocument"].pk, ghost={"object_id": 987654321}
+    ),
+    # Co-marketing API: partner A's asset (shared with A alone), co-branded file, download, opt-in to a campaign for
+    # A alone, allocation with its ledger, requests, claim and proof; fund programs are program-wide
+    "asset-list": Page(methods=("GET", "POST")),
+    "asset-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.asset"].pk),
+    "asset-versions": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.asset"].pk),
+    "asset-download": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.asset"].pk),
+    "asset-thumbnail": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.asset"].pk),
+    "asset-cobrand": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.asset"].pk),
+    "cobranded-file-list": Page(),
+    "cobranded-file-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.cobrandedfile"].pk),
+    "cobranded-file-download": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.cobrandedfile"].pk),
+    "asset-download-list": Page(),
+    "asset-download-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.assetdownload"].pk),
+    "campaign-list": Page(methods=("GET", "POST")),
+    "campaign-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.campaign"].pk),
+    "campaign-opt-in": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.campaign"].pk),
+    "campaign-report": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.campaign"].pk),
+    "campaign-opt-in-list": Page(),
+    "campaign-opt-in-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.campaignoptin"].pk),
+    "fund-program-list": Public("fund programs are program-wide; every signed-in user reads them"),
+    "fund-program-detail": Public(
+        "fund programs are program-wide", params={"pk": lambda w: w.objects_by_model["comarketing.fundprogram"].pk}
+    ),
+    "fund-allocation-list": Page(),
+    "fund-allocation-grant": Page(methods=("GET", "POST")),
+    "fund-allocation-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.fundallocation"].pk),
+    "fund-allocation-ledger": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.fundallocation"].pk),
+    "fund-request-list": Page(methods=("GET", "POST")),
+    "fund-request-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.fundrequest"].pk),
+    "fund-request-approve": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.fundrequest"].pk),
+    "fund-request-reject": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.fundrequest"].pk),
+    "fund-request-cancel": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.fundrequest"].pk),
+    "fund-claim-list": Page(methods=("GET", "POST")),
+    "fund-claim-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.fundclaim"].pk),
+    "fund-claim-approve": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.fundclaim"].pk),
+    "fund-claim-reject": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.fundclaim"].pk),
+    "fund-claim-pay": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.fundclaim"].pk),
+    "claim-proof-list": Page(),
+    "claim-proof-detail": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.claimproof"].pk),
+    "claim-proof-download": Obj(methods=API, pk=lambda w: w.objects_by_model["comarketing.claimproof"].pk),
+    # Co-marketing console pages beyond the model pages: "Add version", version previews and files, claim proofs
+    "console:comarketing_asset_add_version": Obj(
+        object_id=lambda w: w.objects_by_model["comarketing.asset"].pk, ghost={"object_id": 987654321}
+    ),
+    "console:comarketing_asset_thumbnail": Obj(
+        object_id=lambda w: w.objects_by_model["comarketing.asset"].pk,
+        version_id=lambda w: w.objects_by_model["comarketing.asset"].current_version_id,
+        ghost={"object_id": 987654321, "version_id": 987654321},
+    ),
+    "console:comarketing_asset_file": Obj(
+        object_id=lambda w: w.objects_by_model["comarketing.asset"].pk,
+        version_id=lambda w: w.objects_by_model["comarketing.asset"].current_version_id,
+        ghost={"object_id": 987654321, "version_id": 987654321},
+    ),
+    "console:comarketing_fundclaim_proof": Obj(
+        object_id=lambda w: w.objects_by_model["comarketing.fundclaim"].pk,
+        proof_id=lambda w: w.objects_by_model["comarketing.claimproof"].pk,
+        ghost={"object_id": 987654321, "proof_id": 987654321},
     ),
     # Console: pages without an object (object pages are derived from the registered models)
     "console:index": Page(),

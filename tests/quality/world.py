@@ -112,6 +112,83 @@ def core(w: World) -> None:
 
 
 @builder
+def onboarding_pages(w: World) -> None:
+    """Partner A's onboarding records: its approved application, provisioning job, a checklist step, a tax form,
+    an agreement acceptance and the integration credential."""
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from onboarding import provisioning
+    from onboarding import services as onboarding_services
+    from onboarding.choices import ApplicationStatus, JobState
+    from onboarding.models import (
+        Agreement,
+        AgreementAcceptance,
+        ChecklistItem,
+        IntegrationCredential,
+        PartnerApplication,
+        ProvisioningJob,
+    )
+    from onboarding.secrets_box import seal
+
+    partner = w.partner
+    application = PartnerApplication.objects.create(
+        company_name=f"{MARKER} Holdings",
+        website=f"https://{MARKER.lower()}.example",
+        domain=f"{MARKER.lower()}.example",
+        country="DE",
+        partner_type="reseller",
+        contact_first_name=MARKER,
+        contact_last_name="Applicant",
+        contact_email=f"applicant@{MARKER.lower()}.example",
+        business_description=f"{MARKER} business plan",
+        status=ApplicationStatus.APPROVED,
+        decided_at=timezone.now(),
+        partner=partner,
+    )
+    job = ProvisioningJob.objects.create(
+        partner=partner,
+        application=application,
+        idempotency_key=f"walk:provision:{partner.pk}",
+        state=JobState.FAILED,
+        last_error=f"{MARKER} downstream error",
+    )
+    provisioning.create_steps(job)
+    item = ChecklistItem.objects.create(
+        partner=partner, key="walk-training", title=f"{MARKER} training", due_at=timezone.now() + timedelta(days=7)
+    )
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    document = onboarding_services.document_upload(
+        actor=w.admin,
+        partner=partner,
+        upload=SimpleUploadedFile(f"{MARKER}-tax-form.pdf", pdf, content_type="application/pdf"),
+    )
+    # Unpublished, so no portal is gated by it; it only anchors partner A's acceptance row.
+    agreement = Agreement.objects.create(title=f"{MARKER} walk agreement", version=900_001, body="Walk terms " * 5)
+    acceptance = AgreementAcceptance.objects.create(
+        partner=partner, agreement=agreement, version=agreement.version, sha256=agreement.sha256, accepted_by=w.admin
+    )
+    credential = IntegrationCredential.objects.create(
+        partner=partner, user=w.rep, token_key="ph_walkkey0", encrypted_key=seal(f"{MARKER}-integration-key")
+    )
+    w.extra.update(
+        onboarding_application=application,
+        onboarding_status_token=onboarding_services.status_token(application),
+        onboarding_job=job,
+        onboarding_item=item,
+        onboarding_document=document,
+    )
+    w.add(application, application.company_name, application.contact_email, application.business_description)
+    w.add(job, job.last_error)
+    w.add(item, item.title)
+    w.add(document, document.original_name)
+    w.add(acceptance)
+    w.add(credential, f"{MARKER}-integration-key")
+
+
+@builder
 def support_desk(w: World) -> None:
     """Partner A's support: a customer's escalated ticket with a public reply, a partner note and a vendor note
     (each with a file), its private help-center article, and a help request waiting for verification."""
@@ -197,9 +274,32 @@ def support_desk(w: World) -> None:
 
 
 @builder
-def onboarding_pages(w: World) -> None:
-    """Partner A's onboarding records: its approved application, provisioning job, a checklist step, a tax form,
-    an agreement acceptance and the integration credential."""
+def support_configuration(w: World) -> None:
+    """Program-wide support configuration (walked as Public): a category, working hours and an SLA policy."""
+    from support.models import BusinessHours, Category, SlaPolicy
+
+    category = Category.objects.create(name="Walk networking", slug="walk-networking")
+    hours = BusinessHours.objects.create(
+        name="Walk office", timezone="Europe/Berlin", schedule={"1": [["09:00", "17:00"]]}
+    )
+    policy = SlaPolicy.objects.create(
+        name="Walk urgent",
+        applies_to=SlaPolicy.Scope.ESCALATION,
+        priority="urgent",
+        first_response_minutes=30,
+        resolution_minutes=240,
+        business_hours=hours,
+    )
+    for obj in (category, hours, policy):
+        w.objects_by_model[obj._meta.label_lower] = obj
+        w.shared.add(obj._meta.label_lower)
+
+
+@builder
+def onboarding_console_and_api(w: World) -> None:
+    """What the onboarding console and API pages need: partner A's webhook delivery, and partner A's application,
+    job, checklist item, acceptance and document unless another builder made them; program-wide configuration
+    (an agreement version, a checklist template, a webhook endpoint) is walked as Public."""
     from datetime import timedelta
 
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -212,65 +312,68 @@ def onboarding_pages(w: World) -> None:
         Agreement,
         AgreementAcceptance,
         ChecklistItem,
-        IntegrationCredential,
+        ChecklistTemplate,
         PartnerApplication,
         ProvisioningJob,
+        WebhookDelivery,
+        WebhookEndpoint,
     )
-    from onboarding.secrets_box import seal
 
-    partner = w.partner
-    application = PartnerApplication.objects.create(
-        company_name=f"{MARKER} Holdings",
-        website=f"https://{MARKER.lower()}.example",
-        domain=f"{MARKER.lower()}.example",
-        country="DE",
-        partner_type="reseller",
-        contact_first_name=MARKER,
-        contact_last_name="Applicant",
-        contact_email=f"applicant@{MARKER.lower()}.example",
-        business_description=f"{MARKER} business plan",
-        status=ApplicationStatus.APPROVED,
-        decided_at=timezone.now(),
+    partner, have = w.partner, w.objects_by_model
+    if "onboarding.partnerapplication" not in have:
+        application = PartnerApplication.objects.create(
+            company_name=f"{MARKER} Applicant",
+            country="DE",
+            partner_type="reseller",
+            contact_first_name=MARKER,
+            contact_last_name="Contact",
+            contact_email=f"contact@{MARKER.lower()}.example",
+            status=ApplicationStatus.APPROVED,
+            decided_at=timezone.now(),
+            partner=partner,
+        )
+        w.add(application, application.company_name, application.contact_email)
+    if "onboarding.provisioningjob" not in have:
+        job = ProvisioningJob.objects.create(
+            partner=partner,
+            idempotency_key=f"walk:console:{partner.pk}",
+            state=JobState.FAILED,
+            last_error=f"{MARKER} step error",
+        )
+        provisioning.create_steps(job)
+        w.add(job, job.last_error)
+    if "onboarding.checklistitem" not in have:
+        item = ChecklistItem.objects.create(
+            partner=partner, key="walk-profile", title=f"{MARKER} profile", due_at=timezone.now() + timedelta(days=7)
+        )
+        w.add(item, item.title)
+    if "onboarding.partnerdocument" not in have:
+        pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+        upload = SimpleUploadedFile(f"{MARKER}-form.pdf", pdf, content_type="application/pdf")
+        document = onboarding_services.document_upload(actor=w.admin, partner=partner, upload=upload)
+        w.add(document, document.original_name)
+    if "onboarding.agreementacceptance" not in have:
+        # Unpublished, so no portal is gated by it; it only anchors partner A's acceptance row.
+        terms = Agreement.objects.create(title="Walk terms", version=900_002, body="Walk terms " * 5)
+        acceptance = AgreementAcceptance.objects.create(
+            partner=partner, agreement=terms, version=terms.version, sha256=terms.sha256, accepted_by=w.admin
+        )
+        w.add(acceptance)
+    agreement = AgreementAcceptance.objects.get(pk=have["onboarding.agreementacceptance"].pk).agreement
+    template = ChecklistTemplate.objects.create(name="Walk suppliers", partner_type="supplier", is_active=False)
+    # Inactive: nothing the walk does queues a real delivery to it.
+    endpoint = WebhookEndpoint.objects.create(name="Walk CRM", url="https://crm.walk.example/hook", is_active=False)
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event="partner.provisioned",
+        event_id=f"walk-{partner.pk}-partner.provisioned",
         partner=partner,
+        payload={"event": "partner.provisioned", "data": {"partner": {"name": partner.name, "slug": partner.slug}}},
     )
-    job = ProvisioningJob.objects.create(
-        partner=partner,
-        application=application,
-        idempotency_key=f"walk:provision:{partner.pk}",
-        state=JobState.FAILED,
-        last_error=f"{MARKER} downstream error",
-    )
-    provisioning.create_steps(job)
-    item = ChecklistItem.objects.create(
-        partner=partner, key="walk-training", title=f"{MARKER} training", due_at=timezone.now() + timedelta(days=7)
-    )
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    document = onboarding_services.document_upload(
-        actor=w.admin,
-        partner=partner,
-        upload=SimpleUploadedFile(f"{MARKER}-tax-form.pdf", pdf, content_type="application/pdf"),
-    )
-    # Unpublished, so no portal is gated by it; it only anchors partner A's acceptance row.
-    agreement = Agreement.objects.create(title=f"{MARKER} walk agreement", version=900_001, body="Walk terms " * 5)
-    acceptance = AgreementAcceptance.objects.create(
-        partner=partner, agreement=agreement, version=agreement.version, sha256=agreement.sha256, accepted_by=w.admin
-    )
-    credential = IntegrationCredential.objects.create(
-        partner=partner, user=w.rep, token_key="ph_walkkey0", encrypted_key=seal(f"{MARKER}-integration-key")
-    )
-    w.extra.update(
-        onboarding_application=application,
-        onboarding_status_token=onboarding_services.status_token(application),
-        onboarding_job=job,
-        onboarding_item=item,
-        onboarding_document=document,
-    )
-    w.add(application, application.company_name, application.contact_email, application.business_description)
-    w.add(job, job.last_error)
-    w.add(item, item.title)
-    w.add(document, document.original_name)
-    w.add(acceptance)
-    w.add(credential, f"{MARKER}-integration-key")
+    w.add(delivery, partner.name)
+    for shared in (agreement, template, endpoint):
+        have.setdefault(shared._meta.label_lower, shared)
+        w.shared.add(shared._meta.label_lower)
 
 
 @builder
@@ -388,106 +491,29 @@ def comarketing_objects(w: World) -> None:
 
 
 @builder
-def onboarding_console_and_api(w: World) -> None:
-    """What the onboarding console and API pages need: partner A's webhook delivery, and partner A's application,
-    job, checklist item, acceptance and document unless another builder made them; program-wide configuration
-    (an agreement version, a checklist template, a webhook endpoint) is walked as Public."""
+def comarketing_console(w: World) -> None:
+    """What the co-marketing console and API need beyond the portal's objects: a ledger entry of partner A's
+    allocation (the console's ledger pages), and partner A's allocation itself unless another builder made it."""
     from datetime import timedelta
 
-    from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
 
-    from onboarding import provisioning
-    from onboarding import services as onboarding_services
-    from onboarding.choices import ApplicationStatus, JobState
-    from onboarding.models import (
-        Agreement,
-        AgreementAcceptance,
-        ChecklistItem,
-        ChecklistTemplate,
-        PartnerApplication,
-        ProvisioningJob,
-        WebhookDelivery,
-        WebhookEndpoint,
-    )
+    from comarketing import mdf
+    from comarketing.models import FundProgram, LedgerEntry
 
-    partner, have = w.partner, w.objects_by_model
-    if "onboarding.partnerapplication" not in have:
-        application = PartnerApplication.objects.create(
-            company_name=f"{MARKER} Applicant",
-            country="DE",
-            partner_type="reseller",
-            contact_first_name=MARKER,
-            contact_last_name="Contact",
-            contact_email=f"contact@{MARKER.lower()}.example",
-            status=ApplicationStatus.APPROVED,
-            decided_at=timezone.now(),
-            partner=partner,
+    have = w.objects_by_model
+    if "comarketing.fundallocation" not in have:
+        today = timezone.localdate()
+        program = FundProgram.objects.create(
+            name="Walk console MDF",
+            period_start=today - timedelta(days=30),
+            period_end=today + timedelta(days=300),
+            budget=100_000,
         )
-        w.add(application, application.company_name, application.contact_email)
-    if "onboarding.provisioningjob" not in have:
-        job = ProvisioningJob.objects.create(
-            partner=partner,
-            idempotency_key=f"walk:console:{partner.pk}",
-            state=JobState.FAILED,
-            last_error=f"{MARKER} step error",
-        )
-        provisioning.create_steps(job)
-        w.add(job, job.last_error)
-    if "onboarding.checklistitem" not in have:
-        item = ChecklistItem.objects.create(
-            partner=partner, key="walk-profile", title=f"{MARKER} profile", due_at=timezone.now() + timedelta(days=7)
-        )
-        w.add(item, item.title)
-    if "onboarding.partnerdocument" not in have:
-        pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-        upload = SimpleUploadedFile(f"{MARKER}-form.pdf", pdf, content_type="application/pdf")
-        document = onboarding_services.document_upload(actor=w.admin, partner=partner, upload=upload)
-        w.add(document, document.original_name)
-    if "onboarding.agreementacceptance" not in have:
-        # Unpublished, so no portal is gated by it; it only anchors partner A's acceptance row.
-        terms = Agreement.objects.create(title="Walk terms", version=900_002, body="Walk terms " * 5)
-        acceptance = AgreementAcceptance.objects.create(
-            partner=partner, agreement=terms, version=terms.version, sha256=terms.sha256, accepted_by=w.admin
-        )
-        w.add(acceptance)
-    agreement = AgreementAcceptance.objects.get(pk=have["onboarding.agreementacceptance"].pk).agreement
-    template = ChecklistTemplate.objects.create(name="Walk suppliers", partner_type="supplier", is_active=False)
-    # Inactive: nothing the walk does queues a real delivery to it.
-    endpoint = WebhookEndpoint.objects.create(name="Walk CRM", url="https://crm.walk.example/hook", is_active=False)
-    delivery = WebhookDelivery.objects.create(
-        endpoint=endpoint,
-        event="partner.provisioned",
-        event_id=f"walk-{partner.pk}-partner.provisioned",
-        partner=partner,
-        payload={"event": "partner.provisioned", "data": {"partner": {"name": partner.name, "slug": partner.slug}}},
-    )
-    w.add(delivery, partner.name)
-    for shared in (agreement, template, endpoint):
-        have.setdefault(shared._meta.label_lower, shared)
-        w.shared.add(shared._meta.label_lower)
-
-
-@builder
-def support_configuration(w: World) -> None:
-    """Program-wide support configuration (walked as Public): a category, working hours and an SLA policy."""
-    from support.models import BusinessHours, Category, SlaPolicy
-
-    category = Category.objects.create(name="Walk networking", slug="walk-networking")
-    hours = BusinessHours.objects.create(
-        name="Walk office", timezone="Europe/Berlin", schedule={"1": [["09:00", "17:00"]]}
-    )
-    policy = SlaPolicy.objects.create(
-        name="Walk urgent",
-        applies_to=SlaPolicy.Scope.ESCALATION,
-        priority="urgent",
-        first_response_minutes=30,
-        resolution_minutes=240,
-        business_hours=hours,
-    )
-    for obj in (category, hours, policy):
-        w.objects_by_model[obj._meta.label_lower] = obj
-        w.shared.add(obj._meta.label_lower)
+        w.add(mdf.allocation_grant(actor=None, partner=w.partner, program=program, amount="500"))
+        have.setdefault("comarketing.fundprogram", program)
+        w.shared.add("comarketing.fundprogram")
+    w.add(LedgerEntry.objects.filter(allocation=have["comarketing.fundallocation"]).order_by("id").first())
 
 
 def build_world() -> World:
