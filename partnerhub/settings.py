@@ -382,8 +382,14 @@ CELERY_BEAT_SCHEDULE = {
     # SLA warnings and breaches are recorded within a minute of being due.
     "support-check-sla": {"task": "support.tasks.check_sla", "schedule": 60.0},
     "support-daily-digests": {"task": "support.tasks.send_support_digests", "schedule": crontab(hour=7, minute=0)},
-    "comarketing-mdf-reminders": {"task": "comarketing.tasks.send_mdf_reminders", "schedule": crontab(hour=6, minute=0)},
-    "comarketing-expired-assets": {"task": "comarketing.tasks.flag_expired_assets", "schedule": crontab(hour=6, minute=30)},
+    "comarketing-mdf-reminders": {
+        "task": "comarketing.tasks.send_mdf_reminders",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "comarketing-expired-assets": {
+        "task": "comarketing.tasks.flag_expired_assets",
+        "schedule": crontab(hour=6, minute=30),
+    },
 }
 
 # Extra provisioning step modules, imported at start-up (comma-separated dotted paths).

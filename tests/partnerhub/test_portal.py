@@ -134,8 +134,11 @@ def test_feature_apps_add_next_steps_and_panels_and_a_broken_one_is_skipped(part
         raise RuntimeError("feature app bug")
 
     def panel(request, partner):
-        return [portal.HomePanel(key="tests.queue", title="Queue from a feature app", template="partials/messages.html",
-                                 order=1)]
+        return [
+            portal.HomePanel(
+                key="tests.queue", title="Queue from a feature app", template="partials/messages.html", order=1
+            )
+        ]
 
     portal.register_next_step(deals_step)
     portal.register_next_step(broken)
