@@ -10,3 +10,8 @@ class ComarketingConfig(AppConfig):
         from comarketing import demo, hooks  # noqa: F401  (demo registers its seed_demo part)
 
         hooks.connect()
+
+        from comarketing import scale
+        from partnerhub.scale import register_seeder
+
+        register_seeder("comarketing", scale.seed)

@@ -8,7 +8,8 @@ with the product (deals, tickets, assets...). Seeders receive a ``ScaleContext``
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
@@ -51,6 +52,39 @@ def seeders() -> list[tuple[str, Seeder]]:
 
 def _bulk(model, rows, batch_size=5000):
     return model.objects.bulk_create(rows, batch_size=batch_size)
+
+
+@contextmanager
+def own_timestamps(*models) -> Iterator[None]:
+    """Let ``bulk_create`` keep the timestamps a seeder sets (a year of history) instead of ``auto_now``'s.
+
+    Django fills ``auto_now``/``auto_now_add`` fields in ``pre_save`` even in ``bulk_create``; the flags are
+    switched off for the duration of the block and restored afterwards, so every timestamp must be set.
+    """
+    saved = []
+    for model in models:
+        for f in model._meta.concrete_fields:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                saved.append((f, f.auto_now, f.auto_now_add))
+                f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, auto_now, auto_now_add in saved:
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+
+
+def long_tail(total: int, keys: list, *, exponent: float = 0.6) -> dict:
+    """Split ``total`` rows over ``keys`` with a long tail: the first keys get the most, every key at least
+    its share rounded down (so small totals leave the tail empty). Deterministic."""
+    if not keys or total <= 0:
+        return dict.fromkeys(keys, 0)
+    weights = [(i + 1) ** -exponent for i in range(len(keys))]
+    scale = total / sum(weights)
+    counts = [int(w * scale) for w in weights]
+    for i in range(total - sum(counts)):
+        counts[i % len(counts)] += 1
+    return dict(zip(keys, counts, strict=True))
 
 
 PALETTE = ["#1f4fd1", "#c2410c", "#0f766e", "#7c3aed", "#be123c", "#15803d", "#0369a1", "#a16207", "#334155"]

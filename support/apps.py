@@ -10,3 +10,8 @@ class SupportConfig(AppConfig):
         from support import demo, hooks  # noqa: F401  (demo registers its seed_demo part)
 
         hooks.connect()
+
+        from partnerhub.scale import register_seeder
+        from support import scale
+
+        register_seeder("support", scale.seed)
