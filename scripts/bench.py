@@ -4,11 +4,12 @@
 Steps:
 
 1. create the bench database if needed, migrate it, and run ``seed_scale`` when the scale data is missing
-   (or was seeded at another size);
+   (or was seeded at another size, or before the feature seeders: no tickets, articles, assets or ledger);
 2. serve the app with gunicorn (sync workers) on 127.0.0.1 in production mode over plain HTTP, with Redis as
    the cache and ``PARTNERHUB_BENCH=1`` (query-count header, ceiling endpoints; see ``partnerhub/bench.py``);
-3. for each endpoint: one request to check the answer and read its SQL query count (page 1 and page 2 of
-   the API lists), a short ``wrk`` warm-up, then ``wrk`` for a fixed duration;
+3. for each endpoint: a short ``wrk`` warm-up, one request to check the answer (200, the actor's own rows and
+   none of another partner's) and read its SQL query count (page 1 and page 2 of the API lists), then ``wrk``
+   for a fixed duration;
 4. print the table and write it into docs/PERFORMANCE.md (between the generated-section markers; the rest of
    the file is kept). Runs on a shrunk data set write to .run/bench/PERFORMANCE.md instead.
 
@@ -165,8 +166,10 @@ def ensure_database(cfg: Config) -> None:
     exists = psql(admin_url, f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"  # noqa: S608 (checked)
     if exists:
         seeded = _scale_partners(cfg)
-        if seeded not in (None, 0, cfg.partners) or cfg.reseed:
-            say(f"Recreating the bench database (it holds {seeded} scale partners; {cfg.partners} wanted)")
+        stale = bool(seeded) and not _feature_rows(cfg)
+        if seeded not in (None, 0, cfg.partners) or cfg.reseed or stale:
+            reason = "seeded before the feature seeders existed" if stale else f"{cfg.partners} partners wanted"
+            say(f"Recreating the bench database (it holds {seeded} scale partners; {reason})")
             psql(admin_url, f'DROP DATABASE "{name}" WITH (FORCE)')
             exists = False
     if not exists:
@@ -175,7 +178,10 @@ def ensure_database(cfg: Config) -> None:
     say("Migrating the bench database")
     manage(cfg, "migrate", "--noinput", "-v", "0")
     if not _scale_partners(cfg):
-        say(f"Seeding scale data: {cfg.partners} partners × {cfg.users_per_partner} users (about 25 s at full size)")
+        say(
+            f"Seeding scale data: {cfg.partners} partners × {cfg.users_per_partner} users, tickets, articles, assets "
+            "and MDF (a few minutes at full size)"
+        )
         manage(
             cfg,
             "seed_scale",
@@ -195,6 +201,18 @@ def _scale_partners(cfg: Config) -> int | None:
     except subprocess.CalledProcessError:
         return None  # not migrated yet
     return int(value or 0)
+
+
+FEATURE_TABLES = ("support_ticket", "support_article", "comarketing_asset", "comarketing_ledgerentry")
+
+
+def _feature_rows(cfg: Config) -> bool:
+    """Whether every feature seeder left rows (a database seeded by an older ``seed_scale`` has none)."""
+    probe = " AND ".join(f"EXISTS (SELECT 1 FROM {table})" for table in FEATURE_TABLES)  # noqa: S608 (fixed names)
+    try:
+        return psql(cfg.database_url, f"SELECT {probe}") == "t"
+    except subprocess.CalledProcessError:
+        return False
 
 
 def _static_fingerprint() -> str:
@@ -329,8 +347,28 @@ class Result:
         return None if self.db_ms is None else self.app_ms + self.db_ms
 
 
+def check_rows(endpoint: dict, body: bytes, data) -> str | None:
+    """Why the answer is not the actor's own rows, or None: every expected link present, none of another
+    partner's rows, and in API lists at least one row, each of the actor's partner when the endpoint says so."""
+    text = body.decode(errors="replace")
+    missing = [marker for marker in endpoint.get("expect", []) if marker not in text]
+    if missing:
+        return f"the answer lacks {', '.join(missing)}"
+    leaked = [marker for marker in endpoint.get("refuse", []) if marker in text]
+    if leaked:
+        return f"the answer shows another partner's rows: {', '.join(leaked)}"
+    if endpoint["kind"] == "list" and isinstance(data, dict) and "results" in data:
+        if not data["results"]:
+            return "the list is empty"
+        own = endpoint.get("own_partner")
+        if own is not None and any(row.get("partner") != own for row in data["results"]):
+            return f"a row belongs to another partner than {own}"
+    return None
+
+
 def check(cfg: Config, endpoint: dict) -> tuple[str, str]:
-    """One request: must be 200. Returns the query count(s) (page 1 → page 2 for API lists) and a row note."""
+    """One request: must be 200 with the actor's own rows. Returns the query count(s) (page 1 → page 2 for API
+    lists) and a row note."""
     status, headers, body = request(cfg.port, endpoint["path"], endpoint["headers"])
     if status != 200:
         sys.exit(f"{endpoint['name']}: {endpoint['path']} answered {status}, not 200:\n{body[:500]!r}")
@@ -338,9 +376,13 @@ def check(cfg: Config, endpoint: dict) -> tuple[str, str]:
     if queries is None:
         sys.exit("The server does not send X-DB-Queries: is PARTNERHUB_BENCH set?")
     rows = endpoint.get("rows", "")
-    if not headers.get("content-type", "").startswith("application/json"):
+    is_json = headers.get("content-type", "").startswith("application/json")
+    data = json.loads(body) if is_json else None
+    problem = check_rows(endpoint, body, data)
+    if problem:
+        sys.exit(f"{endpoint['name']}: {endpoint['path']}: {problem}")
+    if not is_json:
         return queries, rows
-    data = json.loads(body)
     if isinstance(data, list):
         return queries, rows or f"{len(data)} rows"
     if "results" not in data:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -24,9 +25,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import clear_url_caches
 from guardian.shortcuts import assign_perm, get_objects_for_user
 
+from comarketing import scale as comarketing_scale
 from partnerhub import access, bench, scale, services
 from partnerhub.choices import MembershipRole, PartnerStatus
 from partnerhub.models import Membership, Partner
+from support import scale as support_scale
 from tests.factories import UserFactory, make_member, make_partner, make_staff
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +78,8 @@ def test_the_settings_mount_the_middleware_and_urls_only_with_the_flag(flag):
         "from django.conf import settings\n"
         "from django.urls import Resolver404, resolve\n"
         "mounted = []\n"
-        "for path in ('/api/bench/ceiling/partners/', '/api/bench/ceiling/memberships/'):\n"
+        "for table in ('partners', 'memberships', 'tickets', 'articles', 'assets', 'fund-requests'):\n"
+        "    path = f'/api/bench/ceiling/{table}/'\n"
         "    try:\n"
         "        mounted.append(resolve(path).url_name)\n"
         "    except Resolver404:\n"
@@ -95,7 +99,9 @@ def test_the_settings_mount_the_middleware_and_urls_only_with_the_flag(flag):
     first_middleware, mounted = result.stdout.split()
     if flag == "true":
         assert first_middleware == "partnerhub.bench.QueryCountMiddleware"
-        assert mounted == "ceiling-partners,ceiling-memberships"
+        assert mounted == (
+            "ceiling-partners,ceiling-memberships,ceiling-tickets,ceiling-articles,ceiling-assets,ceiling-fund-requests"
+        )
     else:
         assert first_middleware != "partnerhub.bench.QueryCountMiddleware"
         assert mounted == "-"
@@ -157,8 +163,22 @@ def test_the_query_header_counts_every_query_of_the_request(bench_mode, partner_
     assert int(second[bench.QUERIES_HEADER]) == len(six_members.captured_queries) == len(one_member.captured_queries)
 
 
+def _bench_script():
+    """``scripts/bench.py`` as a module, for its check of an endpoint's answer."""
+    if "bench_script" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("bench_script", ROOT / "scripts" / "bench.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # its dataclasses look their module up while being defined
+        spec.loader.exec_module(module)
+    return sys.modules["bench_script"]
+
+
 def test_every_benchmarked_endpoint_answers_with_the_prepared_actors(bench_mode, client):
-    scale.seed_core(partners=4, users_per_partner=3, managers=1, partners_per_manager=3, log=lambda _: None)
+    ctx = scale.seed_core(partners=4, users_per_partner=3, managers=1, partners_per_manager=3, log=lambda _: None)
+    ctx.factor = 0.001  # 200 tickets, 50 assets, 60 fund requests
+    support_scale.seed(ctx)
+    comarketing_scale.seed(ctx)
+    script = _bench_script()
 
     actors = bench.prepare()
 
@@ -168,12 +188,21 @@ def test_every_benchmarked_endpoint_answers_with_the_prepared_actors(bench_mode,
     assert Membership.objects.filter(partner=partner, user_id=actors.admin_id, role=MembershipRole.ADMIN).exists()
     assert Membership.objects.get(pk=actors.membership_id).partner_id == partner.pk
     assert actors.counts["partners"] == 4 and actors.counts["memberships"] == 12
+    assert actors.counts["tickets"] == 200 and actors.counts["assets"] == 50
+    assert Membership.objects.get(partner=partner, user_id=actors.rep_id).role == MembershipRole.REP
+    # Every feature page has a row of the actor's partner to find, and one of another partner not to show.
+    # (In so small a library there may be no asset shared only with others that matches the search.)
+    for page in ("desk", "kb", "assets", "funds"):
+        assert actors.expect[page] and (actors.refuse[page] or page == "assets"), page
+        assert not set(actors.expect[page]) & set(actors.refuse[page])
     seen = {}
     for endpoint in bench.endpoints(actors):
         headers = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in endpoint.headers.items()}
         response = client.get(endpoint.path, **headers)
         assert response.status_code == 200, f"{endpoint.name}: {endpoint.path} answered {response.status_code}"
         assert int(response[bench.QUERIES_HEADER]) >= 1, endpoint.name
+        data = response.json() if response["Content-Type"].startswith("application/json") else None
+        assert script.check_rows(endpoint.as_dict(), response.content, data) is None, endpoint.name
         seen[endpoint.name] = response
     # Each actor sees what the report says: the manager's book, every partner, the admin's own team
     assert len(seen["API partner list, channel manager"].json()["results"]) == 3
@@ -181,6 +210,24 @@ def test_every_benchmarked_endpoint_answers_with_the_prepared_actors(bench_mode,
     team = seen["API membership list, partner admin"].json()["results"]
     assert len(team) == 3 and {row["partner"] for row in team} == {partner.pk}
     assert len(seen["Ceiling: 50 memberships, bare DRF"].json()) == 12
+    tickets = seen["API ticket list, partner admin"].json()["results"]
+    assert tickets and {row["partner"] for row in tickets} == {partner.pk}
+    assert len(seen["Ceiling: 50 tickets, bare DRF"].json()) == bench.CEILING_ROWS
+    assert len(seen["Ceiling: 50 assets, bare DRF"].json()) == 50
+    assert seen[f"API asset list ?q={comarketing_scale.ASSET_SEARCH}, partner admin"].json()["results"]
+
+
+def test_the_bench_check_refuses_another_partners_rows_and_empty_lists():
+    script = _bench_script()
+    page = {"kind": "list", "expect": ['href="/kb/1/"'], "refuse": ['href="/kb/2/"']}
+    api = {"kind": "list", "own_partner": 7}
+
+    assert script.check_rows(page, b'<a href="/kb/1/">', None) is None
+    assert "lacks" in script.check_rows(page, b'<a href="/kb/3/">', None)
+    assert "another partner" in script.check_rows(page, b'<a href="/kb/1/"><a href="/kb/2/">', None)
+    assert script.check_rows(api, b"", {"results": [{"partner": 7}]}) is None
+    assert "another partner" in script.check_rows(api, b"", {"results": [{"partner": 7}, {"partner": 8}]})
+    assert script.check_rows(api, b"", {"results": []}) == "the list is empty"
 
 
 def test_prepare_replaces_its_previous_api_keys(bench_mode):
