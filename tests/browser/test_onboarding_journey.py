@@ -12,6 +12,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from onboarding import services as onboarding_services
+from onboarding import tasks as onboarding_tasks
 from onboarding.choices import ApplicationStatus, JobState
 from onboarding.forms import MIN_FILL_SECONDS
 from onboarding.models import AgreementAcceptance, ChecklistTemplate, ChecklistTemplateItem, PartnerApplication
@@ -58,8 +59,17 @@ def fill_application(page) -> None:
     page.get_by_label("About your business").fill("Managed security services for mid-sized manufacturers.")
 
 
+@pytest.fixture
+def job_queue(monkeypatch):
+    """Provisioning jobs are queued, not run inline, so the job page shows the job waiting; the test then runs the
+    queued job as a worker would (the same task), and the page must notice by itself."""
+    queued: list[int] = []
+    monkeypatch.setattr(onboarding_tasks.run_provisioning_job, "delay", lambda job_id: queued.append(job_id))
+    return queued
+
+
 def test_visitor_applies_is_approved_provisioned_and_joins_as_partner_admin(
-    live_server, settings, journey, open_page, page_errors
+    live_server, settings, journey, open_page, page_errors, job_queue
 ):
     # Given: a channel manager who reviews applications, a published program agreement and a checklist for new
     # partners; links in e-mails are built for the live server's port.
@@ -125,19 +135,24 @@ def test_visitor_applies_is_approved_provisioned_and_joins_as_partner_admin(
         expect(manager.get_by_role("heading", name=COMPANY, level=1)).to_be_visible()
         expect(manager.get_by_role("main")).to_contain_text("Managed security services for mid-sized manufacturers.")
 
-    with journey.step("manager-approves-and-provisioning-completes", manager):
+    progress = manager.get_by_role("status").filter(has_text="steps done")
+    steps = manager.locator(".job-steps > li")
+    with journey.step("manager-approves-and-job-waits-for-worker", manager):
         manager.get_by_label("Note to the applicant").fill("Welcome aboard, Nora!")
         manager.get_by_role("button", name="Approve and provision").click()
         expect(manager).to_have_url(re.compile(rf"^{live_server.url}/review/jobs/\d+/$"))
         expect(manager.locator("#flash")).to_contain_text(f"{COMPANY} is approved. Provisioning has started")
-        # The job's progress line: every step done.
-        expect(manager.get_by_role("status").filter(has_text="steps done")).to_have_text(
-            re.compile(r"^(\d+) of \1 steps done · completed$")
-        )
         expect(manager.get_by_role("heading", level=1)).to_have_text(re.compile(rf"of {COMPANY}$"))
+        expect(progress).to_have_text(re.compile(r"^0 of \d+ steps done · waiting"))
+        expect(steps.first.locator(".badge")).to_have_text("Waiting")
+
+    assert len(job_queue) == 1
+    with journey.step("job-page-follows-provisioning-to-the-end", manager):
+        assert onboarding_tasks.run_provisioning_job.apply(args=[job_queue[0]]).get() == JobState.SUCCEEDED
+        # The page polls by itself: no reload. The progress line: every step done.
+        expect(progress).to_have_text(re.compile(r"^(\d+) of \1 steps done · completed$"))
         facts = manager.get_by_role("complementary").filter(has_text="Requested by")
         expect(facts).to_contain_text("StateCompleted")
-        steps = manager.locator(".job-steps > li")
         for title in (
             "Create the partner, its groups and grants",
             "Create the partner admin's invitation and send it",
