@@ -78,7 +78,7 @@ def test_customer_files_a_request_that_is_escalated_and_answered_without_seeing_
         customer.goto(f"{acme_url}/help/")
         expect(customer.get_by_role("heading", name="How can we help?", level=1)).to_be_visible()
         expect(customer.get_by_role("region", name="How can we help?")).to_contain_text(
-            f"Search {ACME_NAME}'s help articles"
+            f"Search our help articles, or contact the {ACME_NAME} support team."
         )
         expect(customer.get_by_role("banner")).to_contain_text(ACME_NAME)
         assert primary_colour(customer) == ACME_PRIMARY
@@ -99,6 +99,7 @@ def test_customer_files_a_request_that_is_escalated_and_answered_without_seeing_
         customer.get_by_role("link", name="Contact support").first.click()
         expect(customer).to_have_url(f"{acme_url}/help/request/")
         expect(customer.get_by_role("heading", name="Contact support", level=1)).to_be_visible()
+        expect(customer.get_by_text(f"your request reaches the {ACME_NAME} support team")).to_be_visible()
         # The spam trap is out of people's sight (bots still find and fill it).
         expect(customer.locator("input[name=website]")).not_to_be_in_viewport()
         opened = time.monotonic()
@@ -106,7 +107,10 @@ def test_customer_files_a_request_that_is_escalated_and_answered_without_seeing_
     with journey.step("customer-fills-request", customer):
         customer.get_by_label("Your name").fill("Dana Customer")
         customer.get_by_label("Your e-mail").fill(CUSTOMER_EMAIL)
-        customer.get_by_label("Subject").fill(SUBJECT)
+        customer.get_by_label("Subject").press_sequentially(SUBJECT, delay=15)
+        # While the customer types, articles that may answer the request are offered.
+        suggestions = customer.get_by_role("complementary", name="Might this help?")
+        expect(suggestions.get_by_role("link", name="Reset your router")).to_be_visible()
         customer.get_by_label("How can we help?").fill(DESCRIPTION)
 
     with journey.step("customer-sends-request", customer):
@@ -150,6 +154,16 @@ def test_customer_files_a_request_that_is_escalated_and_answered_without_seeing_
         rep.get_by_role("navigation", name="Main").get_by_role("link", name="Support", exact=True).click()
         expect(rep).to_have_url(re.compile(rf"^{acme_url}/support/"))
         expect(rep.get_by_role("heading", name="Support desk", level=1)).to_be_visible()
+        # One way to the desk in the main navigation, every item clear of the account menu; the section's own
+        # pages are in its navigation.
+        nav = rep.get_by_role("navigation", name="Main")
+        expect(nav.get_by_role("link", name="Support", exact=True)).to_have_count(1)
+        last_item = nav.get_by_role("link").last.bounding_box()
+        account_menu = rep.get_by_label("Account menu for Arnold Rep").bounding_box()
+        assert last_item["x"] + last_item["width"] <= account_menu["x"], (last_item, account_menu)
+        section = rep.get_by_role("navigation", name="Support")
+        expect(section.get_by_role("link", name="Support desk")).to_have_attribute("aria-current", "page")
+        expect(section.get_by_role("link", name="Knowledge base")).to_be_visible()
         expect(rep.get_by_role("link", name=SUBJECT)).to_be_visible()
 
     with journey.step("rep-opens-ticket", rep):
