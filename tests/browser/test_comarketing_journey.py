@@ -189,7 +189,7 @@ def test_rep_cobrands_a_datasheet_and_admin_gets_funds_approved(
         admin.get_by_role("navigation", name="Main").get_by_role("link", name="Marketing", exact=True).click()
         admin.get_by_role("navigation", name="Marketing").get_by_role("link", name="Marketing funds").click()
         expect(admin).to_have_url(f"{acme_url}/marketing/funds/")
-        expect(admin.get_by_role("heading", name="Marketing development funds", level=1)).to_be_visible()
+        expect(admin.get_by_role("heading", name="Market development funds", level=1)).to_be_visible()
         balance = admin.get_by_role("list", name="Balance")
         expect(balance.get_by_role("listitem").filter(has_text="Available")).to_contain_text("25,000.00")
         expect(balance.get_by_role("listitem").filter(has_text="Committed")).to_contain_text("0.00")
