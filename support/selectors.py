@@ -27,10 +27,20 @@ from support.models import (
 PARTNER_VISIBLE = (Visibility.PUBLIC, Visibility.PARTNER_NOTE)
 
 
+PARTNER_TICKET_JOINS = ("partner", "category", "assignee", "requester_user", "requester_customer")
+
+
+def ticket_joins(user) -> tuple[str, ...]:
+    """The relations a ticket list joins for ``user``: the vendor agent only for vendor staff (partner users
+    never see it). One join less also keeps PostgreSQL's plan of a partner's scoped list on the partner's index
+    (within ``join_collapse_limit``) instead of joining every ticket before the scope is applied."""
+    if access.is_vendor_staff(user):
+        return (*PARTNER_TICKET_JOINS, "vendor_assignee")
+    return PARTNER_TICKET_JOINS
+
+
 def ticket_list(*, user, action: str = "view") -> QuerySet[Ticket]:
-    return Ticket.objects.for_user(user, action).select_related(
-        "partner", "category", "assignee", "vendor_assignee", "requester_user", "requester_customer"
-    )
+    return Ticket.objects.for_user(user, action).select_related(*ticket_joins(user))
 
 
 def access_ticket(*, user, pk, action: str = "view") -> Ticket:
@@ -203,6 +213,7 @@ def search_articles(articles: QuerySet[Article], text: str, *, limit: int = 20) 
     plain_body = Func(F("body"), Value("<[^>]+>"), Value(" "), Value("g"), function="regexp_replace")
     found = list(
         Article.objects.filter(pk__in=ids)
+        .select_related("category")  # shown with every result
         .annotate(
             rank=SearchRank(F("search_vector"), query),
             raw_headline=SearchHeadline(

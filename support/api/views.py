@@ -196,7 +196,10 @@ class TicketViewSet(ScopedGenericViewSet, mixins.ListModelMixin, mixins.Retrieve
         }.get(self.action, TicketSerializer)
 
     def filter_queryset(self, queryset):
-        return with_next_due(super().filter_queryset(queryset), self.request.user)
+        user = self.request.user
+        if not access.is_vendor_staff(user):
+            queryset = queryset.select_related(None).select_related(*selectors.ticket_joins(user))
+        return with_next_due(super().filter_queryset(queryset), user)
 
     def _ticket_response(self, pk, status_code=status.HTTP_200_OK) -> Response:
         # Read back through the scoped queryset: the answer shows what the caller may see now.
