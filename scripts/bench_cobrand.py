@@ -751,7 +751,7 @@ def report(result: Result, args: argparse.Namespace) -> str:
         lines.append(
             f"  cached pass:        {c['requests']} repeated requests in {c['seconds']:.2f} s ({per:.1f} ms each): "
             f"{c['hits']} served the existing render, {c['published']} tasks enqueued, {c['new_rows']} new renders, "
-            f"{c['queries'] / c['requests']:.0f} queries each"
+            f"{c['queries'] / c['requests']:.0f} statements each"
         )
     lines.append(
         "  verification:       "
