@@ -101,29 +101,33 @@ def clocks_for(*, user, ticket: Ticket) -> QuerySet[SlaClock]:
 # Desk queues ---------------------------------------------------------------------------------------------------
 
 
+def _desk_queues(user) -> dict[str, Q]:
+    """Which tickets each desk queue holds, as conditions on the partner's tickets (``all``: no condition)."""
+    soon = SlaClock.objects.filter(
+        ticket=OuterRef("pk"),
+        met_at__isnull=True,
+        paused_since__isnull=True,
+        due_at__lte=timezone.now() + dt.timedelta(hours=4),
+    )
+    active = Q(status__in=ACTIVE_STATUSES)
+    return {
+        "open": active,
+        "mine": active & Q(assignee=user),
+        "unassigned": active & Q(assignee__isnull=True),
+        "breaching": active & Q(Exists(soon)),
+        "escalated": Q(status=TicketStatus.ESCALATED),
+        "resolved": Q(status__in=(TicketStatus.RESOLVED, TicketStatus.CLOSED)),
+        "all": Q(),
+    }
+
+
 def desk(*, user, partner: Partner, queue: str = "open", search: str = "") -> QuerySet[Ticket]:
     """A partner's first-line desk: ``mine``, ``unassigned``, ``breaching`` (due within 4 h or breached),
     ``escalated``, ``open`` (every active ticket), ``resolved`` or ``all``."""
     qs = ticket_list(user=user).filter(partner=partner)
-    now = timezone.now()
-    if queue == "mine":
-        qs = qs.filter(assignee=user, status__in=ACTIVE_STATUSES)
-    elif queue == "unassigned":
-        qs = qs.filter(assignee__isnull=True, status__in=ACTIVE_STATUSES)
-    elif queue == "breaching":
-        soon = SlaClock.objects.filter(
-            ticket=OuterRef("pk"),
-            met_at__isnull=True,
-            paused_since__isnull=True,
-            due_at__lte=now + dt.timedelta(hours=4),
-        )
-        qs = qs.filter(status__in=ACTIVE_STATUSES).filter(Exists(soon))
-    elif queue == "escalated":
-        qs = qs.filter(status=TicketStatus.ESCALATED)
-    elif queue == "resolved":
-        qs = qs.filter(status__in=(TicketStatus.RESOLVED, TicketStatus.CLOSED))
-    elif queue == "open":
-        qs = qs.filter(status__in=ACTIVE_STATUSES)
+    condition = _desk_queues(user).get(queue)
+    if condition is not None:
+        qs = qs.filter(condition)
     if search:
         if search.upper().startswith("T-") and search[2:].isdigit():
             qs = qs.filter(pk=int(search[2:]))
@@ -314,5 +318,10 @@ DESK_QUEUES = ("open", "mine", "unassigned", "breaching", "escalated", "resolved
 
 
 def desk_counts(*, user, partner: Partner) -> dict[str, int]:
-    """How many tickets each desk queue holds (one query per queue, each on the partner's indexed rows)."""
-    return {queue: desk(user=user, partner=partner, queue=queue).count() for queue in DESK_QUEUES}
+    """How many tickets each desk queue holds: one pass over the partner's tickets, a conditional count per
+    queue (the scope is built and checked once, not once per queue)."""
+    from django.db.models import Count
+
+    queues = _desk_queues(user)
+    tickets = Ticket.objects.for_user(user, "view").filter(partner=partner)
+    return tickets.aggregate(**{queue: Count("pk", filter=queues[queue]) for queue in DESK_QUEUES})

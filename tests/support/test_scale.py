@@ -93,3 +93,15 @@ def test_knowledge_base_has_vendor_articles_by_audience_and_partners_private_one
     for article in vendor.filter(audience="tiers"):
         assert article.tiers.exists()
     assert Article.objects.filter(partner__isnull=False).count() == round(support_scale.PARTNER_ARTICLES * FACTOR)
+
+
+def test_desk_counts_in_one_query_match_each_queue(seeded, django_assert_num_queries):
+    partner = Partner.objects.get(pk=seeded.partner_ids[0])
+    for user_id in (seeded.admin_user_ids[partner.pk], seeded.rep_user_ids[partner.pk][0]):
+        user = User.objects.get(pk=user_id)
+        expected = {q: selectors.desk(user=user, partner=partner, queue=q).count() for q in selectors.DESK_QUEUES}
+
+        with django_assert_num_queries(1):
+            counts = selectors.desk_counts(user=user, partner=partner)
+
+        assert counts == expected and counts["all"] == Ticket.objects.filter(partner=partner).count()
