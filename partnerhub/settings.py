@@ -329,7 +329,10 @@ SPECTACULAR_SETTINGS = {
         "FundRequestStatusEnum": "comarketing.choices.RequestStatus",
         "RenderStateEnum": "comarketing.choices.RenderState",
     },
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "partnerhub.api.schema.list_item_error_attrs",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -18,7 +18,7 @@ from onboarding.models import (
     ProvisioningJob,
     WebhookDelivery,
 )
-from partnerhub.api.filtersets import IdFilter, StrictBooleanFilter
+from partnerhub.api.filtersets import IdFilter, StrictBooleanFilter, UtcDateTimeFilter
 from partnerhub.choices import PartnerType
 
 
@@ -32,8 +32,8 @@ class PartnerApplicationFilterSet(django_filters.FilterSet):
     has_duplicates = StrictBooleanFilter(
         method="filter_has_duplicates", help_text="true: possible duplicates of a partner or application."
     )
-    submitted_after = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
-    submitted_before = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    submitted_after = UtcDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    submitted_before = UtcDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
     q = django_filters.CharFilter(
         method="filter_q", max_length=100, help_text="Search in company name, domain and contact e-mail."
     )

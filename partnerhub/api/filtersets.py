@@ -7,6 +7,8 @@ numbers only and never look the id up: a lookup would answer "no such partner" f
 
 from __future__ import annotations
 
+import datetime
+
 import django_filters
 from django import forms
 from django.db.models import Q
@@ -58,6 +60,26 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", forms.TextInput)
         super().__init__(*args, **kwargs)
+
+
+class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time, turned into UTC before it reaches the database (PostgreSQL refuses offsets beyond
+    ±15:59 that Python accepts); one that cannot be expressed in UTC is a 400."""
+
+    default_error_messages = {"invalid": "Enter a date-time such as 2026-01-31T09:00:00Z."}
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class PartnerFilterSet(django_filters.FilterSet):

@@ -138,3 +138,24 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Token")  # noqa: S106 (a header prefix)
+
+
+def list_item_error_attrs(result, generator, request, public):
+    """drf-standardized-errors names the errors of a list's items ``field.INDEX`` and of a mapping's values
+    ``field.KEY``; responses carry the item's position or key (``proofs.0``, ``schedule.1.0``). Document such an
+    ``attr`` as a pattern instead of an enum, so that the schema matches what the API sends."""
+    import re
+
+    for component in result.get("components", {}).get("schemas", {}).values():
+        attr = component.get("properties", {}).get("attr") if isinstance(component, dict) else None
+        if not attr or attr.get("type") != "string" or len(attr.get("enum") or ()) != 1:
+            continue
+        name = attr["enum"][0]
+        placeholders = {"INDEX": r"\d+", "KEY": r"[^.]+"}
+        if not isinstance(name, str) or not placeholders.keys() & set(name.split(".")):
+            continue
+        parts = [placeholders.get(part, re.escape(part)) for part in name.split(".")]
+        attr.pop("enum")
+        attr["pattern"] = "^" + r"\.".join(parts) + "$"
+        attr["description"] = f"`{name}`: INDEX is an item's position in a list (from 0), KEY a key of a mapping"
+    return result

@@ -274,6 +274,12 @@ def test_queue_filters(reviewer, application):
         response = client.get("/api/v1/applications/", bad)
         assert response.status_code == 400, bad
         assert errors_of(response).keys() == bad.keys()
+    # Offsets PostgreSQL would refuse are read in UTC; one that leaves the calendar in UTC is a 400
+    assert names(submitted_before="0258-05-18T15:22:49-19:05") == set()
+    assert names(submitted_after="2000-01-01T00:00:00-19:05") >= {"Northwind Traders", "Contoso"}
+    response = client.get("/api/v1/applications/", {"submitted_before": "0001-01-01T00:00:00+19:00"})
+    assert response.status_code == 400 and errors_of(response) == {"submitted_before": "invalid"}
+    assert "date-time" in response.json()["errors"][0]["detail"]
 
 
 def test_reviewer_works_an_application_through_its_thread(reviewer, application, sent_mail):
