@@ -77,3 +77,7 @@ clean: ## Delete local run data (.run: embedded database, queued jobs); make run
 .PHONY: bench
 bench: $(VENV)/.installed ## Load a real server at full scale with wrk, compare key pages with bare ceilings (docs/PERFORMANCE.md)
 	$(PY) scripts/bench.py
+
+.PHONY: bench-cobrand
+bench-cobrand: $(VENV)/.installed ## Render N co-branded files (default 300, PDF and PNG) on two Celery workers on Redis; print renders/min and latency
+	$(PY) scripts/bench_cobrand.py --renders $(or $(N),300) $(ARGS)
