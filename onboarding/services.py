@@ -575,9 +575,10 @@ def checklist_create_for_partner(*, partner: Partner) -> int:
 
 
 def _events_already_true(partner: Partner) -> list[str]:
-    """Events that happened before the checklist existed (e.g. the team was invited during provisioning)."""
+    """Events that happened before the checklist existed. An invitation counts as the team being invited only when
+    the partner's own people sent it, as for the live event (the vendor's invitation of the first admin does not)."""
     done = []
-    if partner.invitations.exists():
+    if partner.invitations.filter(invited_by__isnull=False, invited_by__is_staff=False).exists():
         done.append(ChecklistEvent.TEAM_INVITED)
     if AgreementAcceptance.objects.filter(partner=partner).exists() and partner_has_accepted_current(partner):
         done.append(ChecklistEvent.AGREEMENT_ACCEPTED)

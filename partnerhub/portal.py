@@ -158,7 +158,7 @@ def core_next_steps(request, partner) -> list[NextStep]:
     from partnerhub import selectors
 
     brand = partner.brand
-    team_size = selectors.partner_team(user=request.user, partner=partner).count()
+    team_size = selectors.partner_team(user=request.user, partner=partner, people_only=True).count()
     has_key = selectors.api_tokens_of(user=request.user).exists()
     return [
         NextStep(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Count, QuerySet
 
 from partnerhub import access
@@ -32,13 +33,13 @@ def access_membership(*, user: User, pk, action: str = "view", partner: Partner 
     return access.access_object(membership_list(user=user, partner=partner, action=action), user, pk, action)
 
 
-def partner_team(*, user: User, partner: Partner) -> QuerySet[Membership]:
-    """The active team of one partner, admins first."""
-    return (
-        membership_list(user=user, partner=partner)
-        .filter(is_active=True)
-        .order_by("role", "user__first_name", "user__last_name", "id")
-    )
+def partner_team(*, user: User, partner: Partner, people_only: bool = False) -> QuerySet[Membership]:
+    """The active team of one partner, admins first. ``people_only`` leaves out accounts that cannot sign in with
+    a password (an integration's account, which acts through its API key only)."""
+    qs = membership_list(user=user, partner=partner).filter(is_active=True)
+    if people_only:
+        qs = qs.exclude(user__password__startswith=UNUSABLE_PASSWORD_PREFIX)
+    return qs.order_by("role", "user__first_name", "user__last_name", "id")
 
 
 def invitation_list(*, user: User, partner: Partner | None = None, action: str = "view") -> QuerySet[Invitation]:

@@ -21,7 +21,7 @@ TEAM_PREVIEW = 8
 @portal_view
 def home(request):
     partner = request.partner
-    team = selectors.partner_team(user=request.user, partner=partner)
+    team = selectors.partner_team(user=request.user, partner=partner, people_only=True)
     membership = team.filter(user=request.user).first()
     context = {
         "partner": partner,

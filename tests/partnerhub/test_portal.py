@@ -106,6 +106,18 @@ def test_home_next_steps_follow_the_partner_state(partner_a, admin_a):
     assert "3 of 4 done" in response.text
 
 
+def test_an_integration_account_is_not_a_teammate_on_the_home_page(partner_a, admin_a):
+    robot = make_member(partner_a, first_name="Acme", last_name="integration")
+    robot.set_unusable_password()
+    robot.save(update_fields=["password"])
+    text = client_as(admin_a).get("/").text
+    assert "0 of 4 done" in text  # inviting the team is still to do
+    assert '<div class="stat__value">1</div><div class="stat__label">Team member</div>' in text
+    assert f">{robot.initials}</span>" not in text
+    team = client_as(admin_a).get(reverse("portal:team")).text
+    assert robot.email in team  # the team page still lists it, so an admin can remove it
+
+
 def test_reps_get_no_admin_next_steps(partner_a, admin_a, rep_a):
     response = client_as(rep_a).get("/")
     assert response.status_code == 200
