@@ -266,6 +266,19 @@ def test_customer_page_shows_public_messages_and_their_files_only(customer_ticke
     assert browser.get(f"{c['path']}attachments/{c['note_file'].pk}/").status_code == 404
 
 
+def test_customer_sees_statuses_in_the_partners_voice(customer_ticket, partner_a, admin_a):
+    c = customer_ticket
+    browser = visitor(partner_a)
+    assert "Status: </span>In progress" in browser.get(c["path"]).content.decode()
+    services.ticket_escalate(actor=admin_a, ticket=c["ticket"], reason="Firmware bug for the vendor's engineers")
+    body = browser.get(c["path"]).content.decode()
+    assert "Status: </span>In progress" in body  # an escalation is the partner's business, not the customer's
+    page = body.split("<main", 1)[1].lower()
+    assert "escalat" not in page and "vendor" not in page and "firmware bug" not in page
+    services.ticket_set_status(actor=admin_a, ticket=c["ticket"], status=TicketStatus.PENDING)
+    assert "Status: </span>Waiting for your reply" in browser.get(c["path"]).content.decode()
+
+
 def test_another_help_center_cannot_open_this_partners_customer_links(customer_ticket, partner_b, admin_b):
     c = customer_ticket
     stranger_host = visitor(partner_b)
