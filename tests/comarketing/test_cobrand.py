@@ -80,6 +80,30 @@ def test_over_long_text_is_cut_and_fitted_in_image_templates():
         assert image.getpixel((10, 40)) == (255, 255, 255)  # nothing drawn outside the region's left edge
 
 
+def test_text_reads_on_the_band_and_off_it():
+    """On the band the brand's text colour; off it dark on a light template and white on a dark one."""
+    base = io.BytesIO()
+    image = Image.new("RGB", (600, 300), "white")
+    image.paste((17, 24, 39), (0, 150, 600, 200))  # a dark stripe of the template itself
+    image.save(base, format="PNG")
+    regions = {"band": [0, 250, 600, 50], "name": [10, 255, 580, 40], "contact": [10, 20, 580, 40]}
+
+    def darkest(png, box):
+        with Image.open(io.BytesIO(png)) as out:
+            return min(out.convert("L").crop(box).getdata())
+
+    def lightest(png, box):
+        with Image.open(io.BytesIO(png)) as out:
+            return max(out.convert("L").crop(box).getdata())
+
+    png = render_image(base.getvalue(), regions, brand_data(email="sales@acme.example"))
+    assert darkest(png, (10, 20, 590, 60)) < 60  # dark contact text on the white template
+    assert lightest(png, (10, 255, 590, 295)) > 240  # white name on the blue band
+    on_dark = {**regions, "contact": [10, 155, 580, 40]}
+    png = render_image(base.getvalue(), on_dark, brand_data(email="sales@acme.example"))
+    assert lightest(png, (10, 155, 590, 195)) > 200  # white contact text on the template's dark stripe
+
+
 def test_a_decompression_bomb_base_image_is_a_clear_error():
     from partnerhub.errors import DomainError
 
