@@ -81,3 +81,7 @@ bench: $(VENV)/.installed ## Load a real server at full scale with wrk, compare 
 .PHONY: bench-cobrand
 bench-cobrand: $(VENV)/.installed ## Render N co-branded files (default 300, PDF and PNG) on two Celery workers on Redis; print renders/min and latency
 	$(PY) scripts/bench_cobrand.py --renders $(or $(N),300) $(ARGS)
+
+.PHONY: bench-helpdesk
+bench-helpdesk: $(VENV)/.installed ## django-helpdesk's ticket list on the same 200,000 tickets, measured like make bench (docs/PERFORMANCE.md)
+	$(PY) scripts/bench_helpdesk.py
