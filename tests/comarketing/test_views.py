@@ -757,3 +757,20 @@ def test_lists_keep_a_fixed_number_of_queries_per_page(partner_a, admin_a, marke
     add(6, 2)
     after = [_queries(client, url) for client, url in pages]
     assert after == before
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "shown"),
+    [
+        (dt.date(2026, 11, 28), dt.date(2026, 11, 28), "Nov 28, 2026"),
+        (dt.date(2026, 12, 8), dt.date(2026, 12, 18), "Dec 8 – Dec 18, 2026"),
+        (dt.date(2026, 12, 8), dt.date(2027, 1, 7), "Dec 8, 2026 – Jan 7, 2027"),
+    ],
+)
+def test_activity_dates_read_naturally(starts, ends, shown):
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+
+    item = SimpleNamespace(starts_on=starts, ends_on=ends)
+    assert render_to_string("comarketing/_dates.html", {"item": item}).strip() == shown
