@@ -987,8 +987,10 @@ def _sla_policies(request, n):
 # every relation joined, the next SLA due time a subquery) and what the page prefetches.
 LISTS = {
     "tickets as a partner admin": ListCase(_tickets, 4),
-    "tickets as partner operations": ListCase(partial(_escalated_tickets, who="partner_ops"), 5),
-    "tickets as a support agent": ListCase(partial(_escalated_tickets, who="agent"), 5),
+    # vendor staff: the page (with partner and category) and one query each for assignees, requesters (people and
+    # customers) and vendor agents, whatever the page's size
+    "tickets as partner operations": ListCase(partial(_escalated_tickets, who="partner_ops"), 9),
+    "tickets as a support agent": ListCase(partial(_escalated_tickets, who="agent"), 9),
     # the ticket (1), the page (1) and the page's files (1)
     "messages of a ticket": ListCase(_messages, 6),
     "attachments of a ticket": ListCase(_attachments, 5),
