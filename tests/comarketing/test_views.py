@@ -717,8 +717,12 @@ def test_campaign_report_counts_opt_ins_and_downloads_of_partners_in_scope(
 def test_portal_navigation_links_to_marketing(rep_a):
     home = browser(rep_a).get(reverse("portal:home")).content.decode()
     assert f'href="{reverse("comarketing:assets")}"' in home
+    # On a marketing page the main navigation's Marketing is the current section, the page itself is current in
+    # the section's navigation
     page = browser(rep_a).get(reverse("comarketing:funds")).content.decode()
-    assert f'href="{reverse("comarketing:assets")}" aria-current="page"' in page
+    assert f'href="{reverse("comarketing:assets")}" aria-current="true"' in page
+    assert f'href="{reverse("comarketing:funds")}" aria-current="page"' in page
+    assert f'href="{reverse("comarketing:assets")}" aria-current="page"' not in page
 
 
 def _queries(client, url) -> int:
