@@ -58,6 +58,7 @@ from partnerhub.admin_site import (
     console_scoped,
     register_dashboard_card,
     scope_rule,
+    staff_with_model_perm,
 )
 from partnerhub.errors import DomainError
 from partnerhub.models import Partner
@@ -73,20 +74,10 @@ class ConsoleMedia:
 # Scope rules ---------------------------------------------------------------------------------------------------
 
 
-def _staff_with_model_perm(queryset: models.QuerySet, user, action: str) -> models.QuerySet:
-    """Vendor staff holding the model permission for ``action``; nobody else."""
-    if not access.is_vendor_staff(user):
-        return queryset.none()
-    if user.is_superuser:
-        return queryset
-    opts = queryset.model._meta
-    return queryset if user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}") else queryset.none()
-
-
 @scope_rule(Asset)
 def _scope_assets(queryset, user, action):
     # The API's rule: a channel manager sees chosen-partner assets only when one of their partners is chosen.
-    rows = _staff_with_model_perm(queryset, user, action)
+    rows = staff_with_model_perm(queryset, user, action)
     if user.is_superuser or access.sees_all_partners(user):
         return rows
     return rows.filter(pk__in=scopes.visible_assets(user=user).values("pk"))
@@ -102,7 +93,7 @@ def _scope_versions(queryset, user, action):
 
 @scope_rule(Campaign)
 def _scope_campaigns(queryset, user, action):
-    rows = _staff_with_model_perm(queryset, user, action)
+    rows = staff_with_model_perm(queryset, user, action)
     if user.is_superuser or access.sees_all_partners(user):
         return rows
     return rows.filter(pk__in=scopes.visible_campaigns(user=user).values("pk"))
@@ -110,7 +101,7 @@ def _scope_campaigns(queryset, user, action):
 
 @scope_rule(FundProgram)
 def _scope_programs(queryset, user, action):
-    return _staff_with_model_perm(queryset, user, action)
+    return staff_with_model_perm(queryset, user, action)
 
 
 @scope_rule(LedgerEntry)

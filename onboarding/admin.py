@@ -53,7 +53,15 @@ from onboarding.models import (
 )
 from partnerhub import access
 from partnerhub.admin import PartnerLinkMixin, register_partner_action
-from partnerhub.admin_site import ScopedInline, ScopedModelAdmin, console, console_can, console_scoped, scope_rule
+from partnerhub.admin_site import (
+    ScopedInline,
+    ScopedModelAdmin,
+    console,
+    console_can,
+    console_scoped,
+    scope_rule,
+    staff_with_model_perm,
+)
 from partnerhub.models import Partner, Tier
 
 REVIEW_CLOCK_LIMIT = timedelta(days=2)  # of business time: Saturdays and Sundays do not count
@@ -68,31 +76,21 @@ class ConsoleMedia:
 # Scope rules ---------------------------------------------------------------------------------------------------
 
 
-def _staff_with_model_perm(queryset: models.QuerySet, user, action: str) -> models.QuerySet:
-    """Program data (no partner): vendor staff holding the model permission for ``action``."""
-    if not access.is_vendor_staff(user):
-        return queryset.none()
-    if user.is_superuser:
-        return queryset
-    opts = queryset.model._meta
-    return queryset if user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}") else queryset.none()
-
-
 @scope_rule(PartnerApplication)
 def _scope_applications(queryset, user, action):
     # Open and declined applications are every reviewer's; an approved one is its partner's (onboarding.api.scopes).
-    return _staff_with_model_perm(queryset, user, action).filter(scopes.reviewable_q(user))
+    return staff_with_model_perm(queryset, user, action).filter(scopes.reviewable_q(user))
 
 
 @scope_rule(Agreement)
 def _scope_agreements(queryset, user, action):
     # Versions exist once published; publishing is the only way to make one.
-    return _staff_with_model_perm(queryset, user, action).filter(published_at__isnull=False)
+    return staff_with_model_perm(queryset, user, action).filter(published_at__isnull=False)
 
 
 @scope_rule(ChecklistTemplate, ChecklistTemplateItem, WebhookEndpoint)
 def _scope_program_data(queryset, user, action):
-    return _staff_with_model_perm(queryset, user, action)
+    return staff_with_model_perm(queryset, user, action)
 
 
 @scope_rule(ProvisioningJob)

@@ -75,6 +75,16 @@ def _has_model_perm(user, model: type[models.Model], action: str) -> bool:
     return user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
 
 
+def staff_with_model_perm(queryset: models.QuerySet, user, action: str) -> models.QuerySet:
+    """Program data (not partner-owned): all rows for vendor staff holding the model permission for ``action``,
+    none for anybody else. Feature apps start their scope rules from it."""
+    if not access.is_vendor_staff(user):
+        return queryset.none()
+    if user.is_superuser or _has_model_perm(user, queryset.model, action):
+        return queryset
+    return queryset.none()
+
+
 @scope_rule(PartnerBrand)
 def _scope_brands(queryset, user, action):
     # A brand is the partner's: the access layer decides on the partner, with the brand's model permission.
@@ -94,9 +104,7 @@ def _scope_audit(queryset, user, action):
 @scope_rule(Tier)
 def _scope_tiers(queryset, user, action):
     # Tiers are program-wide configuration, not partner data: the model permission decides.
-    if access.is_vendor_staff(user) and (user.is_superuser or _has_model_perm(user, Tier, action)):
-        return queryset
-    return queryset.none()
+    return staff_with_model_perm(queryset, user, action)
 
 
 @scope_rule(User)
