@@ -79,7 +79,7 @@ class ConsoleMedia:
 @scope_rule(PartnerApplication)
 def _scope_applications(queryset, user, action):
     # Open and declined applications are every reviewer's; an approved one is its partner's (onboarding.api.scopes).
-    return staff_with_model_perm(queryset, user, action).filter(scopes.reviewable_q(user))
+    return staff_with_model_perm(queryset, user, action).filter(selectors.reviewable_q(user))
 
 
 @scope_rule(Agreement)
@@ -97,7 +97,7 @@ def _scope_program_data(queryset, user, action):
 def _scope_jobs(queryset, user, action):
     if not access.is_vendor_staff(user):
         return queryset.none()
-    return queryset.filter(pk__in=scopes.visible_jobs(user=user, action=action).values("pk"))
+    return queryset.filter(pk__in=selectors.job_list(user=user, action=action).values("pk"))
 
 
 @scope_rule(ProvisioningStep)
@@ -105,7 +105,7 @@ def _scope_steps(queryset, user, action):
     # Steps are read with their job and never edited by hand.
     if action != "view" or not access.is_vendor_staff(user):
         return queryset.none()
-    return queryset.filter(job__in=scopes.visible_jobs(user=user).values("pk"))
+    return queryset.filter(job__in=selectors.job_list(user=user).values("pk"))
 
 
 @scope_rule(WebhookDelivery)
@@ -481,7 +481,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
     @admin.display(description="Matches")
     def duplicate_list(self, application):
         flags = scopes.visible_flags(
-            application, scopes.flag_visibility(user=_viewer(application), applications=[application])
+            application, selectors.flag_visibility(user=_viewer(application), applications=[application])
         )
         if not flags:
             return "No possible duplicates were found at submission."

@@ -18,15 +18,19 @@ from partnerhub import access
 from partnerhub.models import Partner
 
 
+def reviewable_q(user) -> Q:
+    """Which applications a reviewer opens, on top of the model permission: open and declined ones have no partner
+    and are every reviewer's; an approved one is part of its partner's record, for staff who see that partner."""
+    if access.sees_all_partners(user):
+        return Q()
+    return Q(partner__isnull=True) | Q(partner__in=Partner.objects.for_user(user).values("pk"))
+
+
 def application_list(*, user, open_only: bool = False) -> QuerySet[PartnerApplication]:
-    """Applications are vendor-side: vendor staff with the view permission review them. Open and declined ones have
-    no partner and every reviewer opens them; an approved application is part of its partner's record, so only
-    staff who see that partner open it."""
+    """Applications are vendor-side: vendor staff with the view permission review those ``reviewable_q`` allows."""
     if not (access.is_vendor_staff(user) and user.has_perm("onboarding.view_partnerapplication")):
         return PartnerApplication.objects.none()
-    qs = PartnerApplication.objects.select_related("decided_by", "tier", "partner", "parent")
-    if not access.sees_all_partners(user):
-        qs = qs.filter(Q(partner__isnull=True) | Q(partner__in=Partner.objects.for_user(user).values("pk")))
+    qs = PartnerApplication.objects.select_related("decided_by", "tier", "partner", "parent").filter(reviewable_q(user))
     if open_only:
         qs = qs.filter(status__in=OPEN_APPLICATION_STATUSES)
     return qs
@@ -42,6 +46,26 @@ def access_application(*, user, pk) -> PartnerApplication:
 def review_queue(*, user) -> QuerySet[PartnerApplication]:
     """Open applications, longest-waiting first (the review clock)."""
     return application_list(user=user, open_only=True).order_by("submitted_at", "id")
+
+
+def flag_visibility(*, user, applications) -> tuple[set[int], set[int]]:
+    """The partner ids and application ids named in these applications' duplicate flags that ``user`` may open
+    (at most two queries, whatever the number of applications). A match outside them is shown without its name."""
+    partner_ids, application_ids = set(), set()
+    for application in applications:
+        for flag in application.duplicate_flags or []:
+            (partner_ids if flag.get("object") == "partner" else application_ids).add(flag.get("id"))
+    partners = (
+        set(Partner.objects.for_user(user).filter(pk__in=partner_ids).values_list("pk", flat=True))
+        if partner_ids
+        else set()
+    )
+    others = (
+        set(application_list(user=user).filter(pk__in=application_ids).values_list("pk", flat=True))
+        if application_ids
+        else set()
+    )
+    return partners, others
 
 
 def checklist_of(*, user, partner: Partner) -> list[ChecklistItem]:

@@ -42,6 +42,7 @@ from onboarding.models import (
     ProvisioningJob,
 )
 from onboarding.secrets_box import unseal
+from partnerhub import access
 from partnerhub.choices import AuditAction, PartnerStatus, PartnerType
 from partnerhub.errors import ActionNotAllowed, ConflictError, DomainError
 from partnerhub.models import Partner, Tier
@@ -389,9 +390,10 @@ def job_retry(*, actor, job: ProvisioningJob) -> ProvisioningJob:
     """Put a failed job's failed steps back in the queue (from the console or the API)."""
     from onboarding import selectors
 
-    if not actor.has_perm("onboarding.retry_provisioningjob"):
-        raise ActionNotAllowed("Retrying provisioning jobs needs the retry permission of a channel manager.")
-    selectors.access_job(user=actor, pk=job.pk, action="change")
+    if not (access.is_vendor_staff(actor) and actor.has_perm("onboarding.retry_provisioningjob")):
+        raise ActionNotAllowed("Only vendor staff who run provisioning can retry a job.")
+    if not selectors.job_list(user=actor, action="change").filter(pk=job.pk).exists():
+        raise ActionNotAllowed("You may not change this job.")
     job = ProvisioningJob.objects.select_for_update().get(pk=job.pk)
     if job.state != JobState.FAILED:
         raise ConflictError(f"Only failed jobs can be retried; this one is {job.get_state_display().lower()}.")

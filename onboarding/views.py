@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -374,22 +374,6 @@ def staff_view(permission: str):
     return decorator
 
 
-def _applications(user) -> QuerySet[PartnerApplication]:
-    return selectors.application_list(user=user)
-
-
-def _application_or_404(user, pk) -> PartnerApplication:
-    return selectors.access_application(user=user, pk=pk)
-
-
-def _jobs(user, action: str = "view") -> QuerySet[ProvisioningJob]:
-    return selectors.job_list(user=user, action=action)
-
-
-def _job_or_404(user, pk, action: str = "view") -> ProvisioningJob:
-    return selectors.access_job(user=user, pk=pk, action=action)
-
-
 def _console_url(name: str, pk) -> str | None:
     try:
         return reverse(f"console:{name}", args=[pk])
@@ -400,20 +384,7 @@ def _console_url(name: str, pk) -> str | None:
 def _visible_flags(user, applications: list[PartnerApplication]) -> dict[int, list[dict]]:
     """Duplicate flags with links, per application. A match the reviewer may not see (a partner managed by
     someone else) is shown without its name, so the flag never reveals another channel manager's partner."""
-    partner_ids = {f["id"] for a in applications for f in a.duplicate_flags or [] if f.get("object") == "partner"}
-    application_ids = {
-        f["id"] for a in applications for f in a.duplicate_flags or [] if f.get("object") == "application"
-    }
-    visible_partners = (
-        set(Partner.objects.for_user(user).filter(pk__in=partner_ids).values_list("pk", flat=True))
-        if partner_ids
-        else set()
-    )
-    visible_applications = (
-        set(_applications(user).filter(pk__in=application_ids).values_list("pk", flat=True))
-        if application_ids
-        else set()
-    )
+    visible_partners, visible_applications = selectors.flag_visibility(user=user, applications=applications)
     result: dict[int, list[dict]] = {}
     for application in applications:
         flags = []
@@ -447,7 +418,7 @@ def review_queue(request):
     user = request.user
     filter_form = ReviewFilterForm(request.GET or None)
     chosen = filter_form.filters()
-    applications = _applications(user)
+    applications = selectors.application_list(user=user)
     counts = applications.aggregate(
         open=Count("pk", filter=Q(status__in=OPEN_APPLICATION_STATUSES)),
         waiting_for_us=Count("pk", filter=Q(status=ApplicationStatus.SUBMITTED)),
@@ -501,7 +472,7 @@ def review_queue(request):
 def _render_review_detail(request, application: PartnerApplication, *, status: int = 200, **forms):
     user = request.user
     can_review = user.has_perm("onboarding.review_partnerapplication")
-    job = _jobs(user).filter(application=application, kind=JobKind.PROVISION).first()
+    job = selectors.job_list(user=user).filter(application=application, kind=JobKind.PROVISION).first()
     steps = list(job.steps.order_by("position", "id")) if job is not None else []
     failed_form = next((name for name, form in forms.items() if form.errors), None)
     context = {
@@ -536,12 +507,12 @@ def _render_review_detail(request, application: PartnerApplication, *, status: i
 @staff_view("onboarding.view_partnerapplication")
 def review_detail(request, pk: int):
     """One application with everything a reviewer needs: fields, duplicate flags, the thread and the actions."""
-    return _render_review_detail(request, _application_or_404(request.user, pk))
+    return _render_review_detail(request, selectors.access_application(user=request.user, pk=pk))
 
 
 def _review_action(request, pk: int, *, form_name: str, form, act, success: str):
     """Run one review action: a bound form, then the service; errors re-render the page with a 4xx."""
-    application = _application_or_404(request.user, pk)
+    application = selectors.access_application(user=request.user, pk=pk)
     if not form.is_valid():
         return _render_review_detail(request, application, status=400, **{form_name: form})
     try:
@@ -628,7 +599,7 @@ def _job_context(request, job: ProvisioningJob) -> dict:
         "can_retry": job.state == JobState.FAILED and user.has_perm("onboarding.retry_provisioningjob"),
         "partner_console_url": _console_url("partnerhub_partner_change", job.partner_id) if job.partner_id else None,
         "application_visible": job.application_id is not None
-        and _applications(user).filter(pk=job.application_id).exists(),
+        and selectors.application_list(user=user).filter(pk=job.application_id).exists(),
         "poll_url": reverse("onboarding:job_detail", args=[job.pk]),
         "poll_seconds": POLL_SECONDS,
     }
@@ -639,7 +610,7 @@ def _job_context(request, job: ProvisioningJob) -> dict:
 def job_detail(request, pk: int):
     """A provisioning or offboarding job: steps with state, attempts, timings and last error, live while it runs
     (an htmx request gets only the steps)."""
-    job = _job_or_404(request.user, pk)
+    job = selectors.access_job(user=request.user, pk=pk)
     context = _job_context(request, job)
     # The review page embeds the steps card alone (htmx target "job-progress"); the job page refreshes its panel.
     card_only = getattr(request.htmx, "target", None) == "job-progress"
@@ -655,7 +626,7 @@ def job_detail(request, pk: int):
 @require_POST
 @staff_view("onboarding.retry_provisioningjob")
 def job_retry(request, pk: int):
-    job = _job_or_404(request.user, pk, action="change")
+    job = selectors.access_job(user=request.user, pk=pk, action="change")
     try:
         services.job_retry(actor=request.user, job=job)
     except DomainError as exc:

@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from onboarding import selectors
 from onboarding.api import scopes
 from onboarding.choices import StepState
 from onboarding.models import (
@@ -172,7 +173,7 @@ class PartnerApplicationSerializer(serializers.ModelSerializer):
             applications = list(page) if isinstance(page, list | tuple) and obj in page else [obj]
             user = getattr(self.context.get("request"), "user", None)
             cache["ids"] = {a.pk for a in applications}
-            cache["visibility"] = scopes.flag_visibility(user=user, applications=applications)
+            cache["visibility"] = selectors.flag_visibility(user=user, applications=applications)
         return scopes.visible_flags(obj, cache["visibility"])
 
     @extend_schema_field(serializers.IntegerField())

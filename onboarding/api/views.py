@@ -25,7 +25,6 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from onboarding import selectors, services
-from onboarding.api import scopes
 from onboarding.api.filtersets import (
     AgreementAcceptanceFilterSet,
     ChecklistItemFilterSet,
@@ -197,7 +196,7 @@ _THREAD = Prefetch("messages", queryset=ApplicationMessage.objects.select_relate
 class PartnerApplicationViewSet(SelectorViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     """Applications to join the partner program: submitted by anyone, reviewed by vendor staff."""
 
-    select = staticmethod(scopes.reviewable_applications)
+    select = staticmethod(selectors.application_list)
     prefetch = {"retrieve": (_THREAD, "jobs")}
     serializer_class = PartnerApplicationSerializer
     filterset_class = PartnerApplicationFilterSet
@@ -233,9 +232,7 @@ class PartnerApplicationViewSet(SelectorViewSet, mixins.ListModelMixin, mixins.R
         return response
 
     def _detail(self, pk) -> Response:
-        application = (
-            scopes.reviewable_applications(user=self.request.user).prefetch_related(_THREAD, "jobs").get(pk=pk)
-        )
+        application = selectors.application_list(user=self.request.user).prefetch_related(_THREAD, "jobs").get(pk=pk)
         return Response(PartnerApplicationDetailSerializer(application, context=self.get_serializer_context()).data)
 
     @extend_schema(
@@ -250,7 +247,7 @@ class PartnerApplicationViewSet(SelectorViewSet, mixins.ListModelMixin, mixins.R
         job = services.application_approve(
             actor=request.user, application=application, tier=data.get("tier"), note=data.get("note", "")
         )
-        application = scopes.reviewable_applications(user=request.user).get(pk=application.pk)
+        application = selectors.application_list(user=request.user).get(pk=application.pk)
         job = type(job).objects.select_related("partner", "requested_by").prefetch_related("steps").get(pk=job.pk)
         context = self.get_serializer_context()
         return Response(ApprovalSerializer({"application": application, "job": job}, context=context).data)
@@ -401,7 +398,7 @@ class ProvisioningJobViewSet(SelectorViewSet, mixins.ListModelMixin, mixins.Retr
     """Provisioning and offboarding jobs of the caller's partners (partner admins, vendor staff), each with its
     steps: state, attempts, timings and last error. Vendor-wide staff also see jobs not yet tied to a partner."""
 
-    select = staticmethod(scopes.visible_jobs)
+    select = staticmethod(selectors.job_list)
     prefetch = {"list": (_STEPS,), "retrieve": (_STEPS,), "retry": (_STEPS,)}
     serializer_class = ProvisioningJobSerializer
     filterset_class = ProvisioningJobFilterSet
@@ -415,13 +412,8 @@ class ProvisioningJobViewSet(SelectorViewSet, mixins.ListModelMixin, mixins.Retr
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         job = self.get_object()
-        user = request.user
-        if not (access.is_vendor_staff(user) and user.has_perm("onboarding.retry_provisioningjob")):
-            raise exceptions.PermissionDenied("Only vendor staff who run provisioning can retry a job.")
-        if not scopes.visible_jobs(user=user, action="change").filter(pk=job.pk).exists():
-            raise exceptions.PermissionDenied("You may not change this job.")
         _validated(EmptySerializer, request)
-        services.job_retry(actor=user, job=job)
+        services.job_retry(actor=request.user, job=job)  # checks the retry permission and the job's scope
         job = self.get_queryset().get(pk=job.pk)
         return Response(ProvisioningJobSerializer(job, context=self.get_serializer_context()).data)
 
@@ -452,7 +444,7 @@ class OffboardingViewSet(viewsets.GenericViewSet):
     def create(self, request, *args, **kwargs):
         data = _validated(OffboardingSerializer, request)
         job = services.partner_offboard(actor=request.user, partner=data["partner"], reason=data["reason"])
-        job = scopes.visible_jobs(user=request.user).prefetch_related(_STEPS).filter(pk=job.pk).first() or job
+        job = selectors.job_list(user=request.user).prefetch_related(_STEPS).filter(pk=job.pk).first() or job
         return Response(ProvisioningJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
