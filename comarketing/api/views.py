@@ -15,17 +15,14 @@ scoped lookup as their rows, as attachments, with ``nosniff`` and ``no-store``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import ClassVar
-
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models import Count, OuterRef, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
-from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework import exceptions, mixins, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -86,7 +83,7 @@ from comarketing.models import (
     LedgerEntry,
 )
 from partnerhub import access
-from partnerhub.api.base import ProgramDataViewSet, ScopedGenericViewSet, _ServiceWritesMixin
+from partnerhub.api.base import ProgramDataViewSet, ScopedGenericViewSet, SelectorViewSet
 from partnerhub.api.pagination import StableCursorPagination
 from partnerhub.api.serializers import ConflictErrorResponseSerializer, EmptySerializer
 
@@ -175,38 +172,6 @@ class OldestFirstPagination(StableCursorPagination):
 
 class ReportPagination(StableCursorPagination):
     ordering = ("name", "id")
-
-
-class SelectorViewSet(_ServiceWritesMixin, viewsets.GenericViewSet):
-    """Rows come from one selector (``select``, called with ``user=``), which applies the access rules.
-
-    Subclasses may not define ``get_queryset`` or ``queryset`` (PostHog's guard, as in ``partnerhub.api.base``);
-    ``decorate`` may only add joins, annotations and prefetches. After a write the saved row must still be among
-    the selector's rows, or the transaction rolls back. DRF's mixins go after this class.
-    """
-
-    select: ClassVar[Callable[..., QuerySet]]
-    lookup_value_regex = r"\d+"
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        for forbidden in ("get_queryset", "queryset"):
-            if forbidden in cls.__dict__:
-                raise TypeError(f"{cls.__name__} must not define {forbidden}; set select to a selector.")
-        for name in ("perform_create", "perform_update", "perform_destroy"):
-            owner = next((klass for klass in cls.__mro__ if name in klass.__dict__), None)
-            if owner is not None and owner.__module__.startswith("rest_framework"):
-                raise TypeError(f"{cls.__name__}.{name} comes from {owner.__name__}; list SelectorViewSet first.")
-
-    def decorate(self, queryset: QuerySet) -> QuerySet:
-        return queryset
-
-    def get_queryset(self):
-        return self.decorate(type(self).select(user=self.request.user))
-
-    def verify_in_scope(self, instance, action: str = "view"):
-        if not type(self).select(user=self.request.user).filter(pk=instance.pk).exists():
-            raise exceptions.PermissionDenied("The result would fall outside what you may read.")
 
 
 class StaffWritesLibrary(permissions.BasePermission):

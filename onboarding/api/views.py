@@ -11,12 +11,10 @@ and calls one service.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from typing import ClassVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -62,7 +60,7 @@ from onboarding.models import (
     WebhookEndpoint,
 )
 from partnerhub import access
-from partnerhub.api.base import ProgramDataViewSet, ScopedGenericViewSet, _ServiceWritesMixin
+from partnerhub.api.base import ProgramDataViewSet, ScopedGenericViewSet, SelectorViewSet
 from partnerhub.api.serializers import ConflictErrorResponseSerializer, EmptySerializer
 
 CONFLICT = OpenApiResponse(ConflictErrorResponseSerializer, description="The request clashes with the current state.")
@@ -80,34 +78,6 @@ def _is_reviewer(user) -> bool:
 
 
 # Bases ---------------------------------------------------------------------------------------------------------
-
-
-class SelectorViewSet(_ServiceWritesMixin, viewsets.GenericViewSet):
-    """Rows come from one selector (``select``, called with ``user=``), which applies the access rules.
-
-    A subclass may not define ``get_queryset`` or ``queryset`` (the selector decides what rows exist; PostHog's
-    guard, as in ``partnerhub.api.base``) and may only add prefetches per action (``prefetch``), which cannot widen
-    the rows. DRF's mixins must come after this class, so that writes go through the service-routed methods.
-    """
-
-    select: ClassVar[Callable[..., QuerySet]]
-    prefetch: ClassVar[dict[str, tuple]] = {}
-    lookup_value_regex = r"\d+"
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        for forbidden in ("get_queryset", "queryset"):
-            if forbidden in cls.__dict__:
-                raise TypeError(f"{cls.__name__} must not define {forbidden}; set select to a selector.")
-        for name in ("perform_create", "perform_update", "perform_destroy"):
-            owner = next((klass for klass in cls.__mro__ if name in klass.__dict__), None)
-            if owner is not None and owner.__module__.startswith("rest_framework"):
-                raise TypeError(f"{cls.__name__}.{name} comes from {owner.__name__}; list SelectorViewSet first.")
-
-    def get_queryset(self):
-        queryset = type(self).select(user=self.request.user)
-        lookups = self.prefetch.get(getattr(self, "action", None) or "", ())
-        return queryset.prefetch_related(*lookups) if lookups else queryset
 
 
 class VendorStaffOnly(permissions.DjangoModelPermissions):

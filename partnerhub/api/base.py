@@ -14,7 +14,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from django.db import transaction
+from django.db.models import QuerySet
 from rest_framework import exceptions, permissions, serializers, viewsets
 
 from partnerhub import access
@@ -171,6 +175,42 @@ class ProgramDataViewSet(_ServiceWritesMixin, _GuardedQuerysetMixin, viewsets.Mo
 
     def get_queryset(self):
         return self._base_queryset()
+
+
+class SelectorViewSet(_ServiceWritesMixin, viewsets.GenericViewSet):
+    """Rows come from one selector (``select``, called with ``user=``), which applies the access rules; for data
+    whose rules are more than "partner-owned" (vendor-side queues, audiences of tiers and chosen partners).
+
+    A subclass may not define ``get_queryset`` or ``queryset`` (the selector decides what rows exist). It may add
+    prefetches per action (``prefetch``) or override ``decorate`` to add joins, annotations and prefetches, none
+    of which can widen the rows. After a write the saved row must still be among the selector's rows, or the
+    transaction rolls back. DRF's mixins go after this class, so that writes go through the service-routed methods.
+    """
+
+    select: ClassVar[Callable[..., QuerySet]]
+    prefetch: ClassVar[dict[str, tuple]] = {}
+    lookup_value_regex = r"\d+"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for forbidden in ("get_queryset", "queryset"):
+            if forbidden in cls.__dict__:
+                raise TypeError(f"{cls.__name__} must not define {forbidden}; set select to a selector.")
+        for name in ("perform_create", "perform_update", "perform_destroy"):
+            owner = next((klass for klass in cls.__mro__ if name in klass.__dict__), None)
+            if owner is not None and owner.__module__.startswith("rest_framework"):
+                raise TypeError(f"{cls.__name__}.{name} comes from {owner.__name__}; list SelectorViewSet first.")
+
+    def decorate(self, queryset: QuerySet) -> QuerySet:
+        lookups = self.prefetch.get(getattr(self, "action", None) or "", ())
+        return queryset.prefetch_related(*lookups) if lookups else queryset
+
+    def get_queryset(self):
+        return self.decorate(type(self).select(user=self.request.user))
+
+    def verify_in_scope(self, instance, action: str = "view"):
+        if not type(self).select(user=self.request.user).filter(pk=instance.pk).exists():
+            raise exceptions.PermissionDenied("The result would fall outside what you may read.")
 
 
 class OwnRowsViewSet(_ServiceWritesMixin, _GuardedQuerysetMixin, viewsets.GenericViewSet):

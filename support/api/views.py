@@ -15,8 +15,6 @@ one service.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import ClassVar
 
 import django_filters
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -26,13 +24,13 @@ from django_filters import utils as filter_utils
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
-from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework import exceptions, mixins, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from partnerhub import access, metrics
-from partnerhub.api.base import ProgramDataViewSet, ScopedGenericViewSet, _ServiceWritesMixin
+from partnerhub.api.base import ProgramDataViewSet, ScopedGenericViewSet, SelectorViewSet
 from partnerhub.api.pagination import StableCursorPagination
 from partnerhub.api.serializers import ConflictErrorResponseSerializer
 from partnerhub.models import Partner
@@ -426,38 +424,6 @@ class CustomerViewSet(ScopedGenericViewSet, mixins.ListModelMixin, mixins.Retrie
 
 
 # Rows decided by a selector ------------------------------------------------------------------------------------
-
-
-class SelectorViewSet(_ServiceWritesMixin, viewsets.GenericViewSet):
-    """Rows come from one selector (``select``, called with ``user=``), which applies the access rules.
-
-    Subclasses may not define ``get_queryset`` or ``queryset`` (PostHog's guard, as in ``partnerhub.api.base``);
-    ``decorate`` may only add joins and prefetches. After a write the saved row must still be among the
-    selector's rows, or the transaction rolls back. DRF's mixins go after this class.
-    """
-
-    select: ClassVar[Callable[..., QuerySet]]
-    lookup_value_regex = r"\d+"
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        for forbidden in ("get_queryset", "queryset"):
-            if forbidden in cls.__dict__:
-                raise TypeError(f"{cls.__name__} must not define {forbidden}; set select to a selector.")
-        for name in ("perform_create", "perform_update", "perform_destroy"):
-            owner = next((klass for klass in cls.__mro__ if name in klass.__dict__), None)
-            if owner is not None and owner.__module__.startswith("rest_framework"):
-                raise TypeError(f"{cls.__name__}.{name} comes from {owner.__name__}; list SelectorViewSet first.")
-
-    def decorate(self, queryset: QuerySet) -> QuerySet:
-        return queryset
-
-    def get_queryset(self):
-        return self.decorate(type(self).select(user=self.request.user))
-
-    def verify_in_scope(self, instance, action: str = "view"):
-        if not type(self).select(user=self.request.user).filter(pk=instance.pk).exists():
-            raise exceptions.PermissionDenied("The result would fall outside what you may read.")
 
 
 # Knowledge base ------------------------------------------------------------------------------------------------
