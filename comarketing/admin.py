@@ -20,7 +20,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.forms.models import construct_instance
@@ -53,6 +53,8 @@ from partnerhub.admin_site import (
     DashboardCard,
     ScopedInline,
     ScopedModelAdmin,
+    admin_url,
+    changelist_url,
     console,
     console_can,
     console_scoped,
@@ -119,16 +121,6 @@ def _badge(kind: str, value: str, label: str) -> str:
     return format_html('<span class="ph-badge ph-badge--cm-{}-{}">{}</span>', kind, value or "none", label)
 
 
-def _admin_url(obj: models.Model, view: str = "change") -> str:
-    opts = obj._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk], current_app=console.name)
-
-
-def _changelist_url(model: type[models.Model]) -> str:
-    opts = model._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist", current_app=console.name)
-
-
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
@@ -167,7 +159,7 @@ class PartnerColumn:
     @admin.display(description="Partner", ordering="partner__name")
     def partner_link(self, obj):
         partner = obj.partner
-        return format_html('<a href="{}">{}</a>', _admin_url(partner), partner.name)
+        return format_html('<a href="{}">{}</a>', admin_url(partner), partner.name)
 
     def lookup_allowed(self, lookup, value, request=None):
         # Links from a partner's page filter by it; the list stays scoped either way.
@@ -200,7 +192,7 @@ def _run_with_form(modeladmin, request, queryset, *, form_class, page: dict, cal
         if succeeded:
             modeladmin.message_user(request, done(succeeded), messages.SUCCESS)
         if request.POST.get("_return_to_change") and len(rows) == 1:
-            return HttpResponseRedirect(_admin_url(rows[0]))
+            return HttpResponseRedirect(admin_url(rows[0]))
         return None
     select_across = request.POST.get("select_across") == "1"
     context = {
@@ -637,7 +629,7 @@ class AssetAdmin(ScopedModelAdmin):
                 form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
             else:
                 self.message_user(request, f"Version {version.number} of “{asset}” is now current.", messages.SUCCESS)
-                return HttpResponseRedirect(_admin_url(asset))
+                return HttpResponseRedirect(admin_url(asset))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Add a version of “{asset}”",
@@ -752,7 +744,7 @@ class CampaignOptInInline(ScopedInline, admin.TabularInline):
 
     @admin.display(description="Partner")
     def partner_name(self, opt_in):
-        return format_html('<a href="{}">{}</a>', _admin_url(opt_in.partner), opt_in.partner.name)
+        return format_html('<a href="{}">{}</a>', admin_url(opt_in.partner), opt_in.partner.name)
 
     @admin.display(description="Kit downloads")
     def downloads(self, opt_in):
@@ -1116,7 +1108,7 @@ class DecisionTools:
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["decision_tools"] = self.tools_for(request, obj)
-            context["decision_url"] = _changelist_url(self.model)
+            context["decision_url"] = changelist_url(self.model)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _tools(self, request, wanted: list[str]) -> list[dict]:
@@ -1270,7 +1262,7 @@ class FundRequestAdmin(DecisionTools, PartnerColumn, ScopedModelAdmin):
     @admin.display(description="Allocation")
     def allocation_link(self, fund_request):
         allocation = fund_request.allocation
-        return format_html('<a href="{}">{}</a>', _admin_url(allocation), allocation.program.name)
+        return format_html('<a href="{}">{}</a>', admin_url(allocation), allocation.program.name)
 
     @admin.display(description="Available in the allocation")
     def balance(self, fund_request):
@@ -1283,7 +1275,7 @@ class FundRequestAdmin(DecisionTools, PartnerColumn, ScopedModelAdmin):
             claim = fund_request.claim
         except FundClaim.DoesNotExist:
             return "—"
-        return format_html('<a href="{}">Claim of {}</a>', _admin_url(claim), _money(claim.actual_cost))
+        return format_html('<a href="{}">Claim of {}</a>', admin_url(claim), _money(claim.actual_cost))
 
 
 # Claims --------------------------------------------------------------------------------------------------------
@@ -1426,7 +1418,7 @@ class FundClaimAdmin(DecisionTools, PartnerColumn, ScopedModelAdmin):
 
     @admin.display(description="Request")
     def request_link(self, claim):
-        return format_html('<a href="{}">{}</a>', _admin_url(claim.request), claim.request.activity)
+        return format_html('<a href="{}">{}</a>', admin_url(claim.request), claim.request.activity)
 
     @admin.display(description="Approved amount")
     def approved_amount(self, claim):
@@ -1612,7 +1604,7 @@ def mdf_card_data(user) -> MdfCard | None:
     currencies = set(allocations.order_by().values_list("program__currency", flat=True).distinct()[:2])
     track, bar, gap = 300, 18, 12
     peak = max((row["allocated"] for row in top), default=Decimal("1")) or Decimal("1")
-    changelist = _changelist_url(FundAllocation)
+    changelist = changelist_url(FundAllocation)
     rows = []
     for index, row in enumerate(top):
         scale = track * row["allocated"] / peak
@@ -1652,8 +1644,8 @@ def mdf_card_data(user) -> MdfCard | None:
         claims_waiting=work["claims"],
         claims_to_pay=work["to_pay"],
         rows=rows,
-        requests_url=f"{_changelist_url(FundRequest)}?status__exact={RequestStatus.SUBMITTED}",
-        claims_url=_changelist_url(FundClaim),
+        requests_url=f"{changelist_url(FundRequest)}?status__exact={RequestStatus.SUBMITTED}",
+        claims_url=changelist_url(FundClaim),
         height=max(len(rows) * (bar + gap) - gap, bar),
     )
 
@@ -1674,7 +1666,7 @@ def mdf_dashboard_card(request) -> list[DashboardCard]:
             context={"mdf": data},
             order=40,
             wide=True,
-            more_url=_changelist_url(FundAllocation),
+            more_url=changelist_url(FundAllocation),
             more_label="all allocations",
             stylesheets=("comarketing/console.css",),
         )

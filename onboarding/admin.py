@@ -56,6 +56,8 @@ from partnerhub.admin import PartnerLinkMixin, register_partner_action
 from partnerhub.admin_site import (
     ScopedInline,
     ScopedModelAdmin,
+    admin_url,
+    changelist_url,
     console,
     console_can,
     console_scoped,
@@ -130,16 +132,6 @@ def _badge(kind: str, value: str, label: str) -> str:
     return format_html('<span class="ph-badge ph-badge--{}-{}">{}</span>', kind, value, label)
 
 
-def _admin_url(obj: models.Model, view: str = "change") -> str:
-    opts = obj._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk], current_app=console.name)
-
-
-def _changelist_url(model: type[models.Model]) -> str:
-    opts = model._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist", current_app=console.name)
-
-
 def _viewer(obj):
     """The user a change page is drawn for (set in ``render_change_form``; per request, on the object itself)."""
     return getattr(obj, "_console_viewer", None)
@@ -151,7 +143,7 @@ def _link_if_visible(user, obj, label=None) -> str:
         return "—"
     text = label if label is not None else str(obj)
     if user is not None and console_can(user, "view", obj):
-        return format_html('<a href="{}">{}</a>', _admin_url(obj), text)
+        return format_html('<a href="{}">{}</a>', admin_url(obj), text)
     return text
 
 
@@ -230,7 +222,7 @@ def _selected(modeladmin, request, queryset, action: str = "view") -> list:
 
 def _after_action(request, rows):
     if request.POST.get("_return_to_change") and len(rows) == 1:
-        return HttpResponseRedirect(_admin_url(rows[0]))
+        return HttpResponseRedirect(admin_url(rows[0]))
     return None
 
 
@@ -530,7 +522,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
                 "request_information": is_open and "request_information" in actions,
                 "reject": is_open and "reject_applications" in actions,
                 "note": "add_note" in actions,
-                "changelist_url": _changelist_url(PartnerApplication),
+                "changelist_url": changelist_url(PartnerApplication),
             }
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -664,7 +656,7 @@ class AgreementAdmin(ScopedModelAdmin):
     @admin.display(description="Accepted by", ordering="visible_acceptances")
     def acceptances(self, agreement):
         count = agreement.visible_acceptances
-        url = f"{_changelist_url(AgreementAcceptance)}?agreement__id__exact={agreement.pk}"
+        url = f"{changelist_url(AgreementAcceptance)}?agreement__id__exact={agreement.pk}"
         return format_html('<a href="{}">{}</a>', url, _count(count, "partner"))
 
     @admin.display(description="Text")
@@ -871,7 +863,7 @@ class ChecklistItemAdmin(PartnerLinkMixin, ScopedModelAdmin):
         if search:
             rows = rows.filter(name__icontains=search)
         page = Paginator(rows.order_by("name", "id"), 50).get_page(request.GET.get("p"))
-        items_url = _changelist_url(ChecklistItem)
+        items_url = changelist_url(ChecklistItem)
         entries = [
             {
                 "partner": partner,
@@ -884,7 +876,7 @@ class ChecklistItemAdmin(PartnerLinkMixin, ScopedModelAdmin):
                 "stuck": partner.is_stuck,
                 "items_url": f"{items_url}?partner__id__exact={partner.pk}",
                 "overdue_url": f"{items_url}?partner__id__exact={partner.pk}&state=overdue",
-                "partner_url": _admin_url(partner),
+                "partner_url": admin_url(partner),
             }
             for partner in page.object_list
         ]
@@ -958,7 +950,7 @@ class ProvisioningJobAdmin(PartnerLinkMixin, ScopedModelAdmin):
     @admin.display(description="For")
     def subject(self, job):
         if job.partner_id:
-            return format_html('<a href="{}">{}</a>', _admin_url(job.partner), job.partner.name)
+            return format_html('<a href="{}">{}</a>', admin_url(job.partner), job.partner.name)
         if job.application_id:
             return format_html("{} <span class='ph-muted'>(application)</span>", job.application.company_name)
         return "—"
@@ -1033,7 +1025,7 @@ class ProvisioningJobAdmin(PartnerLinkMixin, ScopedModelAdmin):
                 "retry": obj.state == JobState.FAILED
                 and "retry_jobs" in self.get_actions(request)
                 and console_can(request.user, "change", obj),
-                "changelist_url": _changelist_url(ProvisioningJob),
+                "changelist_url": changelist_url(ProvisioningJob),
             }
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -1113,7 +1105,7 @@ class WebhookEndpointAdmin(ScopedModelAdmin):
 
     @admin.display(description="Deliveries")
     def deliveries(self, endpoint):
-        url = f"{_changelist_url(WebhookDelivery)}?endpoint__id__exact={endpoint.pk}"
+        url = f"{changelist_url(WebhookDelivery)}?endpoint__id__exact={endpoint.pk}"
         return format_html('<a href="{}">Delivery log</a>', url)
 
     def response_add(self, request, obj, post_url_continue=None):
@@ -1124,8 +1116,8 @@ class WebhookEndpointAdmin(ScopedModelAdmin):
             "title": "Copy the signing secret",
             "opts": self.opts,
             "endpoint": obj,
-            "change_url": _admin_url(obj),
-            "changelist_url": _changelist_url(WebhookEndpoint),
+            "change_url": admin_url(obj),
+            "changelist_url": changelist_url(WebhookEndpoint),
         }
         request.current_app = self.admin_site.name
         response = TemplateResponse(request, "admin/onboarding/webhookendpoint/secret.html", context)
@@ -1340,7 +1332,7 @@ def offboard_partners(modeladmin, request, queryset):
         done=lambda rows: format_html(
             'Offboarding started for {}. <a href="{}">Follow {}</a>.',
             _count(len(rows), "partner"),
-            _admin_url(jobs[0]) if len(jobs) == 1 else f"{_changelist_url(ProvisioningJob)}?kind__exact=deprovision",
+            admin_url(jobs[0]) if len(jobs) == 1 else f"{changelist_url(ProvisioningJob)}?kind__exact=deprovision",
             "the job" if len(jobs) == 1 else "the jobs",
         ),
     )

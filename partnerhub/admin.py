@@ -20,13 +20,21 @@ from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from partnerhub import access, roles, selectors, services
-from partnerhub.admin_site import ScopedInline, ScopedModelAdmin, console, console_can, console_scoped
+from partnerhub.admin_site import (
+    ScopedInline,
+    ScopedModelAdmin,
+    admin_url,
+    adopt,
+    changelist_url,
+    console,
+    console_can,
+    console_scoped,
+)
 from partnerhub.choices import PartnerStatus, StaffRole
 from partnerhub.errors import DomainError
 from partnerhub.models import (
@@ -58,21 +66,6 @@ def _swatch(colour: str) -> str:
         colour,
         colour,
     )
-
-
-def _admin_url(obj: models.Model, view: str = "change") -> str:
-    opts = obj._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk], current_app=console.name)
-
-
-def _changelist_url(model: type[models.Model]) -> str:
-    opts = model._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist", current_app=console.name)
-
-
-def _adopt(instance: models.Model, saved: models.Model) -> None:
-    """Make the admin's form instance the object a service saved, so the admin's log and redirect use it."""
-    instance.__dict__.update(saved.__dict__)
 
 
 def channel_manager_choices() -> models.QuerySet[User]:
@@ -215,7 +208,7 @@ class MembershipInline(ScopedInline, admin.TabularInline):
     def member(self, membership):
         return format_html(
             '<a href="{}">{}</a><div class="ph-muted">{}</div>',
-            _admin_url(membership),
+            admin_url(membership),
             membership.user.display_name,
             membership.user.email,
         )
@@ -375,7 +368,7 @@ class PartnerAdmin(ScopedModelAdmin):
     @admin.display(description="Team")
     def team_summary(self, partner):
         count = getattr(partner, "active_member_count", None)
-        url = f"{_changelist_url(Membership)}?partner__id__exact={partner.pk}"
+        url = f"{changelist_url(Membership)}?partner__id__exact={partner.pk}"
         return format_html('{} active members · <a href="{}">all memberships</a>', count, url)
 
     # Form -------------------------------------------------------------------------------------------------
@@ -455,7 +448,7 @@ class PartnerAdmin(ScopedModelAdmin):
             )
             if not console_can(request.user, "view", saved):
                 raise DomainError("The new partner would fall outside the partners you may act for.")
-        _adopt(obj, saved)
+        adopt(obj, saved)
 
     def save_related(self, request, form, formsets, change):
         for formset in formsets:
@@ -501,7 +494,7 @@ class PartnerAdmin(ScopedModelAdmin):
 
     def _after_action(self, request, partners):
         if request.POST.get("_return_to_change") and len(partners) == 1:
-            return HttpResponseRedirect(_admin_url(partners[0]))
+            return HttpResponseRedirect(admin_url(partners[0]))
         return None
 
     def _action_page(self, request, template: str, partners, form, action: str, title: str, status: int = 200):
@@ -607,7 +600,7 @@ class PartnerAdmin(ScopedModelAdmin):
                 "reactivate": "reactivate_partners" in actions
                 and obj.status in (PartnerStatus.SUSPENDED, PartnerStatus.ONBOARDING)
                 and self.has_change_permission(request, obj),
-                "changelist_url": _changelist_url(Partner),
+                "changelist_url": changelist_url(Partner),
             }
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -700,7 +693,7 @@ class TierAdmin(ScopedModelAdmin):
 
     @admin.display(description="Partners", ordering="visible_partners")
     def partner_count(self, tier):
-        url = f"{_changelist_url(Partner)}?tier__id__exact={tier.pk}"
+        url = f"{changelist_url(Partner)}?tier__id__exact={tier.pk}"
         return format_html('<a href="{}">{}</a>', url, tier.visible_partners)
 
     def save_model(self, request, obj, form, change):
@@ -710,7 +703,7 @@ class TierAdmin(ScopedModelAdmin):
         else:
             fields = {f: form.cleaned_data[f] for f in form.fields if f in services.TIER_EDITABLE_FIELDS}
             saved = services.tier_create(actor=request.user, **fields)
-        _adopt(obj, saved)
+        adopt(obj, saved)
 
     def delete_model(self, request, obj):
         services.tier_delete(actor=request.user, tier=obj)
@@ -724,7 +717,7 @@ class PartnerLinkMixin:
     def partner_link(self, obj):
         if obj.partner_id is None:
             return "—"
-        return format_html('<a href="{}">{}</a>', _admin_url(obj.partner), obj.partner.name)
+        return format_html('<a href="{}">{}</a>', admin_url(obj.partner), obj.partner.name)
 
     def lookup_allowed(self, lookup, value, request=None):
         # Links from a partner's page filter by it; the list stays scoped either way.
@@ -781,7 +774,7 @@ class MembershipAdmin(PartnerLinkMixin, ScopedModelAdmin):
 
     def save_model(self, request, obj, form, change):
         _save_membership(request, obj.pk, form)
-        _adopt(obj, selectors.access_membership(user=request.user, pk=obj.pk))
+        adopt(obj, selectors.access_membership(user=request.user, pk=obj.pk))
 
     def construct_change_message(self, request, form, formsets, add=False):
         return [{"changed": {"fields": form.changed_data}}]
@@ -818,7 +811,7 @@ class PartnerBrandAdmin(BrandDisplayMixin, PartnerLinkMixin, ScopedModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        _adopt(obj, _save_brand(request, obj.pk, form))
+        adopt(obj, _save_brand(request, obj.pk, form))
 
     def construct_change_message(self, request, form, formsets, add=False):
         return [{"changed": {"fields": form.changed_data}}]
@@ -910,7 +903,7 @@ class InvitationAdmin(PartnerLinkMixin, ScopedModelAdmin):
         saved = services.invitation_create(
             actor=request.user, partner=data["partner"], email=data["email"], role=data["role"]
         )
-        _adopt(obj, saved)
+        adopt(obj, saved)
 
     @admin.action(description="Revoke selected invitations", permissions=["revoke"])
     def revoke_invitations(self, request, queryset):
@@ -1063,7 +1056,7 @@ class UserMembershipInline(ScopedInline, admin.TabularInline):
 
     @admin.display(description="Partner")
     def partner_link(self, membership):
-        return format_html('<a href="{}">{}</a>', _admin_url(membership), membership.partner.name)
+        return format_html('<a href="{}">{}</a>', admin_url(membership), membership.partner.name)
 
 
 @admin.register(User, site=console)

@@ -75,6 +75,23 @@ def _has_model_perm(user, model: type[models.Model], action: str) -> bool:
     return user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
 
 
+def admin_url(obj: models.Model, view: str = "change") -> str:
+    """The console page of one object (``change``, ``delete``, ``history``)."""
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk], current_app=console.name)
+
+
+def changelist_url(model: type[models.Model]) -> str:
+    """The console list of a model."""
+    opts = model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist", current_app=console.name)
+
+
+def adopt(instance: models.Model, saved: models.Model) -> None:
+    """Make the admin's form instance the object a service saved, so the admin's log and redirect use it."""
+    instance.__dict__.update(saved.__dict__)
+
+
 def staff_with_model_perm(queryset: models.QuerySet, user, action: str) -> models.QuerySet:
     """Program data (not partner-owned): all rows for vendor staff holding the model permission for ``action``,
     none for anybody else. Feature apps start their scope rules from it."""

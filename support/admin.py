@@ -32,6 +32,9 @@ from partnerhub.admin_site import (
     DashboardCard,
     ScopedInline,
     ScopedModelAdmin,
+    admin_url,
+    adopt,
+    changelist_url,
     console,
     console_scoped,
     register_dashboard_card,
@@ -63,21 +66,6 @@ CARD_PARTNERS = 8
 
 def _badge(kind: str, value: str, label: str) -> str:
     return format_html('<span class="ph-badge ph-badge--{}-{}">{}</span>', kind, value, label)
-
-
-def _admin_url(obj, view: str = "change") -> str:
-    opts = obj._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk], current_app=console.name)
-
-
-def _changelist_url(model) -> str:
-    opts = model._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist", current_app=console.name)
-
-
-def _adopt(instance, saved) -> None:
-    """Make the admin's form instance the object a service saved, so the admin's log and redirect use it."""
-    instance.__dict__.update(saved.__dict__)
 
 
 def _model_perm(user, model, action: str) -> bool:
@@ -131,7 +119,7 @@ class PartnerLinkMixin:
     def partner_link(self, obj):
         if obj.partner_id is None:
             return "Vendor"
-        return format_html('<a href="{}">{}</a>', _admin_url(obj.partner), obj.partner.name)
+        return format_html('<a href="{}">{}</a>', admin_url(obj.partner), obj.partner.name)
 
     def lookup_allowed(self, lookup, value, request=None):
         # Links from a partner's page or the dashboard filter by it; the list stays scoped either way.
@@ -421,7 +409,7 @@ class TicketAdmin(PartnerLinkMixin, ScopedModelAdmin):
 
     @admin.display(description="Ticket", ordering="id")
     def reference_link(self, ticket):
-        return format_html('<a href="{}">{}</a>', _admin_url(ticket), ticket.reference)
+        return format_html('<a href="{}">{}</a>', admin_url(ticket), ticket.reference)
 
     @admin.display(description="Subject", ordering="subject")
     def subject_short(self, ticket):
@@ -467,7 +455,7 @@ class TicketAdmin(PartnerLinkMixin, ScopedModelAdmin):
     def requester(self, ticket):
         if ticket.requester_customer_id:
             customer = ticket.requester_customer
-            return format_html('<a href="{}">{}</a> (customer)', _admin_url(customer), customer)
+            return format_html('<a href="{}">{}</a> (customer)', admin_url(customer), customer)
         return ticket.requester_label
 
     @admin.display(description="Description")
@@ -484,7 +472,7 @@ class TicketAdmin(PartnerLinkMixin, ScopedModelAdmin):
 
     def _after_action(self, request, tickets):
         if request.POST.get("_return_to_change") and len(tickets) == 1:
-            return HttpResponseRedirect(_admin_url(tickets[0]))
+            return HttpResponseRedirect(admin_url(tickets[0]))
         return None
 
     @admin.action(description="Assign selected escalations to me", permissions=["work"])
@@ -525,7 +513,7 @@ class TicketAdmin(PartnerLinkMixin, ScopedModelAdmin):
                 "assign": "assign_to_me" in actions and obj.is_escalated and obj.vendor_assignee_id != request.user.pk,
                 "resolve": "resolve_tickets" in actions
                 and obj.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED),
-                "changelist_url": _changelist_url(Ticket),
+                "changelist_url": changelist_url(Ticket),
             }
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -554,7 +542,7 @@ class ConfigurationAdmin(ScopedModelAdmin):
         if change:
             fields[self.instance_kwarg] = obj
         saved = type(self).save_service(actor=request.user, **fields)
-        _adopt(obj, saved)
+        adopt(obj, saved)
 
     def save_related(self, request, form, formsets, change):
         pass  # the service saved everything
@@ -887,7 +875,7 @@ class ArticleAdmin(PartnerLinkMixin, ScopedModelAdmin):
             partners=partners,
             **fields,
         )
-        _adopt(obj, saved)
+        adopt(obj, saved)
 
     def save_related(self, request, form, formsets, change):
         pass  # tiers and partner grants were set by the service
@@ -937,7 +925,7 @@ class CustomerAdmin(PartnerLinkMixin, ScopedModelAdmin):
         if not count:
             return 0
         # The ticket list itself is scoped: an agent sees only the escalated ones among these.
-        url = f"{_changelist_url(Ticket)}?requester_customer__id__exact={customer.pk}"
+        url = f"{changelist_url(Ticket)}?requester_customer__id__exact={customer.pk}"
         return format_html('<a href="{}">{}</a>', url, count)
 
 
@@ -1018,7 +1006,7 @@ def support_card_data(user, *, now=None) -> SupportCard | None:
         since=since,
         keys=["support.sla_attainment", "support.first_line_resolution"],
     )
-    changelist = _changelist_url(Ticket)
+    changelist = changelist_url(Ticket)
     card = SupportCard(
         rows=[],
         open_tickets=counts["open"],
@@ -1065,7 +1053,7 @@ def support_dashboard_card(request) -> list[DashboardCard]:
             context={"support": data},
             order=50,
             wide=True,
-            more_url=_changelist_url(Ticket),
+            more_url=changelist_url(Ticket),
             more_label="all tickets",
             stylesheets=("support/console.css",),
         )
