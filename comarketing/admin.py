@@ -51,6 +51,7 @@ from partnerhub import access
 from partnerhub.admin import ManagerPicker
 from partnerhub.admin_site import (
     DashboardCard,
+    ReadOnlyMixin,
     ScopedInline,
     ScopedModelAdmin,
     admin_url,
@@ -374,7 +375,7 @@ class VersionForm(forms.Form):
         return value
 
 
-class AssetVersionInline(ScopedInline, admin.TabularInline):
+class AssetVersionInline(ReadOnlyMixin, ScopedInline, admin.TabularInline):
     model = AssetVersion
     fk_name = "asset"
     fields = ["number", "preview", "content", "notes", "created_by", "created_at"]
@@ -388,15 +389,6 @@ class AssetVersionInline(ScopedInline, admin.TabularInline):
 
     def decorate_queryset(self, request, queryset):
         return queryset.select_related("created_by", "asset")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Preview")
     def preview(self, version):
@@ -712,7 +704,7 @@ CAMPAIGN_FIELDS = (
 )
 
 
-class CampaignOptInInline(ScopedInline, admin.TabularInline):
+class CampaignOptInInline(ReadOnlyMixin, ScopedInline, admin.TabularInline):
     model = CampaignOptIn
     fields = ["partner_name", "opted_in_by", "opted_in_at", "downloads"]
     readonly_fields = fields
@@ -732,15 +724,6 @@ class CampaignOptInInline(ScopedInline, admin.TabularInline):
         return queryset.select_related("partner", "opted_in_by").annotate(
             kit_downloads=Coalesce(Subquery(downloads), Value(0))
         )
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Partner")
     def partner_name(self, opt_in):
@@ -933,7 +916,7 @@ class AllocationGrantForm(forms.ModelForm):
         pass  # a second grant in the same program adds to the existing allocation
 
 
-class LedgerInline(ScopedInline, admin.TabularInline):
+class LedgerInline(ReadOnlyMixin, ScopedInline, admin.TabularInline):
     model = LedgerEntry
     fields = ["created_at", "kind_badge", "amount_label", "request", "actor", "note"]
     readonly_fields = fields
@@ -945,15 +928,6 @@ class LedgerInline(ScopedInline, admin.TabularInline):
 
     def decorate_queryset(self, request, queryset):
         return queryset.select_related("actor", "request")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Movement")
     def kind_badge(self, entry):
@@ -1282,7 +1256,7 @@ class FundRequestAdmin(DecisionTools, PartnerColumn, ScopedModelAdmin):
 
 
 @admin.register(FundClaim, site=console)
-class FundClaimAdmin(DecisionTools, PartnerColumn, ScopedModelAdmin):
+class FundClaimAdmin(ReadOnlyMixin, DecisionTools, PartnerColumn, ScopedModelAdmin):
     list_display = [
         "activity",
         "partner_link",
@@ -1334,15 +1308,6 @@ class FundClaimAdmin(DecisionTools, PartnerColumn, ScopedModelAdmin):
 
     def decorate_queryset(self, request, queryset):
         return queryset.select_related("partner", "request__allocation__program", "submitted_by", "decided_by")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_decide_permission(self, request):
         user = request.user
@@ -1492,7 +1457,7 @@ class FundClaimAdmin(DecisionTools, PartnerColumn, ScopedModelAdmin):
 
 
 @admin.register(LedgerEntry, site=console)
-class LedgerEntryAdmin(ScopedModelAdmin):
+class LedgerEntryAdmin(ReadOnlyMixin, ScopedModelAdmin):
     list_display = [
         "created_at",
         "partner_name",
@@ -1516,15 +1481,6 @@ class LedgerEntryAdmin(ScopedModelAdmin):
 
     def decorate_queryset(self, request, queryset):
         return queryset.select_related("allocation__partner", "allocation__program", "request", "actor")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Partner", ordering="allocation__partner__name")
     def partner_name(self, entry):

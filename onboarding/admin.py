@@ -54,6 +54,7 @@ from onboarding.models import (
 from partnerhub import access
 from partnerhub.admin import PartnerLinkMixin, register_partner_action
 from partnerhub.admin_site import (
+    ReadOnlyMixin,
     ScopedInline,
     ScopedModelAdmin,
     admin_url,
@@ -674,7 +675,7 @@ class AgreementAdmin(ScopedModelAdmin):
 
 
 @admin.register(AgreementAcceptance, site=console)
-class AgreementAcceptanceAdmin(PartnerLinkMixin, ScopedModelAdmin):
+class AgreementAcceptanceAdmin(ReadOnlyMixin, PartnerLinkMixin, ScopedModelAdmin):
     list_display = ["partner_link", "version", "who", "accepted_at", "ip_address", "client"]
     list_display_links = None
     list_filter = ["version"]
@@ -692,15 +693,6 @@ class AgreementAcceptanceAdmin(PartnerLinkMixin, ScopedModelAdmin):
         if lookup == "agreement__id__exact":
             return True  # links from an agreement version; the list stays scoped either way
         return super().lookup_allowed(lookup, value, request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Accepted by", ordering="accepted_by__last_name")
     def who(self, acceptance):
@@ -1125,7 +1117,7 @@ class WebhookEndpointAdmin(ScopedModelAdmin):
         return response
 
 
-class WebhookAttemptInline(ScopedInline, admin.TabularInline):
+class WebhookAttemptInline(ReadOnlyMixin, ScopedInline, admin.TabularInline):
     model = WebhookAttempt
     fields = ["when", "status_code", "error", "duration_ms"]
     readonly_fields = fields
@@ -1133,22 +1125,13 @@ class WebhookAttemptInline(ScopedInline, admin.TabularInline):
     can_delete = False
     verbose_name_plural = "Attempts"
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="Attempted at")
     def when(self, attempt):
         return _local(attempt.attempted_at)
 
 
 @admin.register(WebhookDelivery, site=console)
-class WebhookDeliveryAdmin(PartnerLinkMixin, ScopedModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyMixin, PartnerLinkMixin, ScopedModelAdmin):
     list_display = [
         "event",
         "endpoint",
@@ -1189,15 +1172,6 @@ class WebhookDeliveryAdmin(PartnerLinkMixin, ScopedModelAdmin):
         if lookup == "endpoint__id__exact":
             return True
         return super().lookup_allowed(lookup, value, request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, delivery):

@@ -26,6 +26,7 @@ from django.utils.safestring import mark_safe
 
 from partnerhub import access, roles, selectors, services
 from partnerhub.admin_site import (
+    ReadOnlyMixin,
     ScopedInline,
     ScopedModelAdmin,
     admin_url,
@@ -922,7 +923,7 @@ class InvitationAdmin(PartnerLinkMixin, ScopedModelAdmin):
 
 
 @admin.register(AuditEvent, site=console)
-class AuditEventAdmin(PartnerLinkMixin, ScopedModelAdmin):
+class AuditEventAdmin(ReadOnlyMixin, PartnerLinkMixin, ScopedModelAdmin):
     list_display = ["created_at", "action_label", "partner_link", "who", "target", "change_summary", "reason"]
     list_display_links = ["created_at"]
     list_select_related = ["partner"]
@@ -947,15 +948,6 @@ class AuditEventAdmin(PartnerLinkMixin, ScopedModelAdmin):
 
     def decorate_queryset(self, request, queryset):
         return queryset.select_related("partner")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Action", ordering="action")
     def action_label(self, event):
@@ -1033,7 +1025,7 @@ class StaffRolesForm(forms.ModelForm):
             self.initial["roles"] = [names[g.name] for g in self.instance.groups.all() if g.name in names]
 
 
-class UserMembershipInline(ScopedInline, admin.TabularInline):
+class UserMembershipInline(ReadOnlyMixin, ScopedInline, admin.TabularInline):
     model = Membership
     fk_name = "user"
     fields = ["partner_link", "role", "title", "is_active", "created_at"]
@@ -1044,15 +1036,6 @@ class UserMembershipInline(ScopedInline, admin.TabularInline):
 
     def decorate_queryset(self, request, queryset):
         return queryset.select_related("partner")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Partner")
     def partner_link(self, membership):
@@ -1131,7 +1114,7 @@ class UserAdmin(ScopedModelAdmin):
 
 
 @admin.register(ApiToken, site=console)
-class ApiTokenAdmin(ScopedModelAdmin):
+class ApiTokenAdmin(ReadOnlyMixin, ScopedModelAdmin):
     """API keys: listed and revoked, never shown. Rows are identified by the key's public prefix."""
 
     list_display = ["name", "key_prefix", "owner", "created", "expiry", "last_used_at", "state_badge"]
@@ -1143,15 +1126,6 @@ class ApiTokenAdmin(ScopedModelAdmin):
 
     def decorate_queryset(self, request, queryset):
         return queryset.select_related("user")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_revoke_permission(self, request):
         return request.user.is_superuser or request.user.has_perm("partnerhub.delete_apitoken")

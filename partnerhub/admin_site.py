@@ -75,6 +75,20 @@ def _has_model_perm(user, model: type[models.Model], action: str) -> bool:
     return user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
 
 
+class ReadOnlyMixin:
+    """Console pages of records that only services write (history, ledgers, logs): shown, never added, edited or
+    deleted by hand. Goes first among a ModelAdmin's or inline's bases."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def admin_url(obj: models.Model, view: str = "change") -> str:
     """The console page of one object (``change``, ``delete``, ``history``)."""
     opts = obj._meta

@@ -30,6 +30,7 @@ from partnerhub import access, metrics
 from partnerhub.admin import ManagerPicker  # the two-list picker, laid out beside its label
 from partnerhub.admin_site import (
     DashboardCard,
+    ReadOnlyMixin,
     ScopedInline,
     ScopedModelAdmin,
     admin_url,
@@ -195,18 +196,9 @@ class ThreadFormSet(BaseInlineFormSet):
         return self._queryset
 
 
-class ReadOnlyInline(ScopedInline):
+class ReadOnlyInline(ReadOnlyMixin, ScopedInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TicketMessageInline(ReadOnlyInline, admin.StackedInline):
@@ -304,7 +296,7 @@ class TicketEventInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Ticket, site=console)
-class TicketAdmin(PartnerLinkMixin, ScopedModelAdmin):
+class TicketAdmin(ReadOnlyMixin, PartnerLinkMixin, ScopedModelAdmin):
     """Tickets in the user's scope; support agents see escalated ones only. Read-only pages with actions."""
 
     list_display = [
@@ -390,15 +382,6 @@ class TicketAdmin(PartnerLinkMixin, ScopedModelAdmin):
         return super().lookup_allowed(lookup, value, request)
 
     # A ticket is worked in the portal and the API; the console reads it and offers the vendor's actions.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def has_work_permission(self, request):
         return request.user.is_superuser or request.user.has_perm("support.work_escalations")
 
@@ -888,7 +871,7 @@ class ArticleAdmin(PartnerLinkMixin, ScopedModelAdmin):
 
 
 @admin.register(Customer, site=console)
-class CustomerAdmin(PartnerLinkMixin, ScopedModelAdmin):
+class CustomerAdmin(ReadOnlyMixin, PartnerLinkMixin, ScopedModelAdmin):
     """End customers of the partners in scope, read-only (they come from help-center requests and partners)."""
 
     list_display = ["email", "name", "company", "partner_link", "verified", "ticket_count", "created_at"]
@@ -905,15 +888,6 @@ class CustomerAdmin(PartnerLinkMixin, ScopedModelAdmin):
         return queryset.select_related("partner").annotate(
             ticket_total=Subquery(tickets.annotate(n=Count("pk")).values("n")[:1])
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Verified", boolean=True, ordering="email_verified_at")
     def verified(self, customer):
