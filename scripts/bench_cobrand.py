@@ -32,16 +32,13 @@ from __future__ import annotations
 
 import argparse
 import colorsys
-import contextlib
 import hashlib
 import io
-import json
 import math
 import os
 import platform
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,9 +47,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_celery import Workers, pct, purge_queue, recreate_database, seconds  # noqa: E402
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/partnerhub_bench_cobrand"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
 KINDS = {"both": ("pdf", "image"), "pdf": ("pdf",), "image": ("image",)}
@@ -179,99 +179,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-# Processes ------------------------------------------------------------------------------------------------------
-
-
-class Workers:
-    """Celery workers in sessions of their own: one killpg stops a worker and its pool."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path):
-        self.env = env
-        self.log_dir = log_dir
-        self.procs: list[tuple[subprocess.Popen, Path]] = []
-
-    def start(self, count: int, concurrency: int, queue: str) -> None:
-        for n in range(1, count + 1):
-            log = self.log_dir / f"worker-{n}.log"
-            args = [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "partnerhub",
-                "worker",
-                "--loglevel=WARNING",
-                f"--concurrency={concurrency}",
-                f"--queues={queue}",
-                f"--hostname=bench-cobrand-{n}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ]
-            with log.open("wb") as out:
-                proc = subprocess.Popen(
-                    args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-                )
-            self.procs.append((proc, log))
-        deadline = time.monotonic() + 60
-        for proc, log in self.procs:
-            # --loglevel=WARNING hides the "ready" line; the banner's queue list is printed once the app has
-            # loaded. Renders requested before the consumer connects wait in Redis (the sender declares the queue).
-            while "[queues]" not in log.read_text(errors="replace"):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"A worker did not start; see {log}:\n{log.read_text(errors='replace')}")
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        for proc, _ in self.procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for proc, _ in self.procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the worker and its pool
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
-        self.procs.clear()
-
-
-def purge_queue(redis_url: str, queue: str) -> None:
-    """Remove what this run left in Redis: its queue (messages of an interrupted run included), the queue's
-    exchange bindings, tasks still marked unacknowledged for it, and its cache keys."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        for key in client.scan_iter(match=f"*{queue}*"):
-            client.delete(key)
-        for tag, raw in client.hgetall("unacked").items():
-            with contextlib.suppress(ValueError, TypeError, IndexError):
-                if json.loads(raw)[2] == queue:  # [message, exchange, routing key]
-                    client.hdel("unacked", tag)
-                    client.zrem("unacked_index", tag)
-    finally:
-        client.close()
-
-
-def recreate_database(url: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        conn.close()
-
-
 # Content --------------------------------------------------------------------------------------------------------
 
 WORDS = ["Amber", "Birch", "Cobalt", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Iris", "Juniper"]
@@ -382,19 +289,6 @@ class Result:
     def throughput(self) -> float:
         done = self.states.get("done", 0)
         return done / self.wall * 60 if self.wall == self.wall and self.wall > 0 else float("nan")
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, round(p / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
-def seconds(a: datetime | None, b: datetime | None) -> float | None:
-    return (b - a).total_seconds() if a and b else None
 
 
 def setup(*, partners: int, log: Callable[[str], None] = say):
@@ -795,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
 
-    workers = Workers(env, run_dir)
+    workers = Workers(env, run_dir, "bench-cobrand")
     try:
         say(f"Recreating and migrating {args.database_url}")
         recreate_database(args.database_url)
