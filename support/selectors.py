@@ -43,14 +43,19 @@ STAFF_TICKET_JOINS = ("partner", "category")
 STAFF_TICKET_PREFETCHES = ("assignee", "requester_user", "requester_customer", "vendor_assignee")
 
 
-def ticket_list(*, user, action: str = "view") -> QuerySet[Ticket]:
-    """Tickets in scope with what a list shows of them. Vendor staff read tickets across many partners: their
-    people and customers come in one query per relation (constant per page) rather than as joins, which would
-    make PostgreSQL join (and hash on mostly empty customer ids) every ticket in scope before sorting a page."""
-    qs = Ticket.objects.for_user(user, action)
+def with_list_relations(qs: QuerySet[Ticket], user) -> QuerySet[Ticket]:
+    """What a ticket list shows besides the ticket. Vendor staff read tickets across many partners: their people and
+    customers come in one query per relation (constant per page) rather than as joins, which would make PostgreSQL
+    join (and hash on mostly empty customer ids) every ticket in scope before sorting a page."""
+    qs = qs.select_related(None)
     if access.is_vendor_staff(user):
         return qs.select_related(*STAFF_TICKET_JOINS).prefetch_related(*STAFF_TICKET_PREFETCHES)
     return qs.select_related(*ticket_joins(user))
+
+
+def ticket_list(*, user, action: str = "view") -> QuerySet[Ticket]:
+    """Tickets in scope with what a list shows of them."""
+    return with_list_relations(Ticket.objects.for_user(user, action), user)
 
 
 def access_ticket(*, user, pk, action: str = "view") -> Ticket:

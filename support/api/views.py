@@ -195,15 +195,7 @@ class TicketViewSet(ScopedGenericViewSet, mixins.ListModelMixin, mixins.Retrieve
 
     def filter_queryset(self, queryset):
         user = self.request.user
-        if access.is_vendor_staff(user):
-            # Across many partners: people and customers by relation, not joined (``selectors.ticket_list``).
-            queryset = (
-                queryset.select_related(None)
-                .select_related(*selectors.STAFF_TICKET_JOINS)
-                .prefetch_related(*selectors.STAFF_TICKET_PREFETCHES)
-            )
-        else:
-            queryset = queryset.select_related(None).select_related(*selectors.ticket_joins(user))
+        queryset = selectors.with_list_relations(queryset, user)
         return with_next_due(super().filter_queryset(queryset), user)
 
     def _ticket_response(self, pk, status_code=status.HTTP_200_OK) -> Response:
