@@ -18,7 +18,6 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
@@ -60,6 +59,7 @@ from partnerhub.admin_site import (
     console_can,
     console_scoped,
     register_dashboard_card,
+    run_with_form,
     scope_rule,
     staff_with_model_perm,
 )
@@ -172,51 +172,9 @@ class PartnerColumn:
 # Action pages --------------------------------------------------------------------------------------------------
 
 
-def _selected(modeladmin, request, queryset, action: str) -> list:
-    """The selected rows the user may ``action`` (console scope), oldest first; a warning when none are left."""
-    rows = list(console_scoped(queryset, request.user, action).order_by("pk"))
-    if not rows:
-        modeladmin.message_user(request, "None of the selected rows can be changed by you.", messages.WARNING)
-    return rows
-
-
-def _run_with_form(modeladmin, request, queryset, *, form_class, page: dict, call, done, scope_action="change"):
-    """Ask for input on an intermediate page, then run ``call(row, cleaned_data)`` for each row in scope. A service
-    that refuses one row is reported for that row; the others go on (``run_service``)."""
-    rows = _selected(modeladmin, request, queryset, scope_action)
-    if not rows:
-        return None
-    form = form_class(request.POST if request.POST.get("post") == "yes" else None, rows=rows)
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        succeeded = [r for r in rows if modeladmin.run_service(request, r, lambda r=r: call(r, data))]
-        if succeeded:
-            modeladmin.message_user(request, done(succeeded), messages.SUCCESS)
-        if request.POST.get("_return_to_change") and len(rows) == 1:
-            return HttpResponseRedirect(admin_url(rows[0]))
-        return None
-    select_across = request.POST.get("select_across") == "1"
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "opts": modeladmin.opts,
-        "rows": rows[:50],
-        "more": max(len(rows) - 50, 0),
-        "count": len(rows),
-        "form": form,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "selected": [row.pk for row in (rows[:50] if select_across else rows)],
-        "select_across": select_across,
-        "return_to_change": request.POST.get("_return_to_change", ""),
-        "media": modeladmin.media,
-        **page,
-    }
-    request.current_app = modeladmin.admin_site.name
-    return TemplateResponse(
-        request, "admin/comarketing/action_form.html", context, status=400 if form.is_bound else 200
-    )
-
-
 class ActionForm(forms.Form):
+    takes_rows = True  # run_with_form hands the selected rows over for validation against them
+
     def __init__(self, *args, rows=(), **kwargs):
         self.rows = list(rows)
         super().__init__(*args, **kwargs)
@@ -1025,7 +983,7 @@ class FundAllocationAdmin(PartnerColumn, ScopedModelAdmin):
 
     @admin.action(description="Grant funds…", permissions=["grant"])
     def grant_funds(self, request, queryset):
-        return _run_with_form(
+        return run_with_form(
             self,
             request,
             queryset,
@@ -1177,7 +1135,7 @@ class FundRequestAdmin(DecisionTools, PartnerColumn, ScopedModelAdmin):
 
     @admin.action(description="Approve selected requests…", permissions=["decide"])
     def approve_requests(self, request, queryset):
-        return _run_with_form(
+        return run_with_form(
             self,
             request,
             queryset,
@@ -1197,7 +1155,7 @@ class FundRequestAdmin(DecisionTools, PartnerColumn, ScopedModelAdmin):
 
     @admin.action(description="Decline selected requests…", permissions=["decide"])
     def reject_requests(self, request, queryset):
-        return _run_with_form(
+        return run_with_form(
             self,
             request,
             queryset,
@@ -1322,7 +1280,7 @@ class FundClaimAdmin(ReadOnlyMixin, DecisionTools, PartnerColumn, ScopedModelAdm
         return self._tools(request, wanted)
 
     def _claims_action(self, request, queryset, *, form_class, page, call, done):
-        return _run_with_form(self, request, queryset, form_class=form_class, page=page, call=call, done=done)
+        return run_with_form(self, request, queryset, form_class=form_class, page=page, call=call, done=done)
 
     @admin.action(description="Approve selected claims…", permissions=["decide"])
     def approve_claims(self, request, queryset):

@@ -15,13 +15,12 @@ from datetime import datetime, time, timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Count, Max, Q
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -58,11 +57,14 @@ from partnerhub.admin_site import (
     ScopedInline,
     ScopedModelAdmin,
     admin_url,
+    after_action,
     changelist_url,
     console,
     console_can,
     console_scoped,
+    run_with_form,
     scope_rule,
+    selected_rows,
     staff_with_model_perm,
 )
 from partnerhub.models import Partner, Tier
@@ -211,64 +213,6 @@ def _local(moment) -> str:
 
 
 # Action pages --------------------------------------------------------------------------------------------------
-
-
-def _selected(modeladmin, request, queryset, action: str = "view") -> list:
-    """The selected rows the user may ``action`` (console scope), oldest first; a warning when none are left."""
-    rows = list(console_scoped(queryset, request.user, action).order_by("pk"))
-    if not rows:
-        modeladmin.message_user(request, "None of the selected rows can be changed by you.", messages.WARNING)
-    return rows
-
-
-def _after_action(request, rows):
-    if request.POST.get("_return_to_change") and len(rows) == 1:
-        return HttpResponseRedirect(admin_url(rows[0]))
-    return None
-
-
-def action_page(modeladmin, request, *, rows, form, action: str, title: str, lead: str, submit: str, danger=False):
-    """The intermediate page of an action that needs input (a reason, a message), in the console's look."""
-    select_across = request.POST.get("select_across") == "1"
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "opts": modeladmin.opts,
-        "rows": rows[:50],
-        "more": max(len(rows) - 50, 0),
-        "count": len(rows),
-        "form": form,
-        "action": action,
-        "lead": lead,
-        "submit": submit,
-        "danger": danger,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        # With "select all" the action re-reads the filtered list itself; a few ids keep the form valid.
-        "selected": [row.pk for row in (rows[:50] if select_across else rows)],
-        "select_across": select_across,
-        "return_to_change": request.POST.get("_return_to_change", ""),
-        "media": modeladmin.media,
-    }
-    request.current_app = modeladmin.admin_site.name
-    return TemplateResponse(request, "admin/onboarding/action_form.html", context, status=400 if form.is_bound else 200)
-
-
-def _run_with_form(modeladmin, request, queryset, *, form_class, scope_action, page, call, done):
-    """Ask for input on an intermediate page, then run ``call(row, cleaned_data)`` for each row in scope.
-
-    A service that refuses one row is reported for that row and the others go on (``run_service``).
-    """
-    rows = _selected(modeladmin, request, queryset, scope_action)
-    if not rows:
-        return None
-    form = form_class(request.POST if request.POST.get("post") == "yes" else None)
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        succeeded = [r for r in rows if modeladmin.run_service(request, r, lambda r=r: call(r, data))]
-        if succeeded:
-            modeladmin.message_user(request, done(succeeded), messages.SUCCESS)
-        return _after_action(request, rows)
-    return action_page(modeladmin, request, rows=rows, form=form, **page)
 
 
 def _text_field(label: str, *, max_length: int, required: bool = True, help_text: str = "", rows: int = 4):
@@ -531,7 +475,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
 
     @admin.action(description="Approve selected applications…", permissions=["review"])
     def approve_applications(self, request, queryset):
-        return _run_with_form(
+        return run_with_form(
             self,
             request,
             queryset,
@@ -552,7 +496,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
 
     @admin.action(description="Request information…", permissions=["review"])
     def request_information(self, request, queryset):
-        return _run_with_form(
+        return run_with_form(
             self,
             request,
             queryset,
@@ -573,7 +517,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
 
     @admin.action(description="Reject selected applications…", permissions=["review"])
     def reject_applications(self, request, queryset):
-        return _run_with_form(
+        return run_with_form(
             self,
             request,
             queryset,
@@ -592,7 +536,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
 
     @admin.action(description="Add an internal note…", permissions=["review"])
     def add_note(self, request, queryset):
-        return _run_with_form(
+        return run_with_form(
             self,
             request,
             queryset,
@@ -806,7 +750,7 @@ class ChecklistItemAdmin(PartnerLinkMixin, ScopedModelAdmin):
 
     @admin.action(description="Tick off selected items", permissions=["tick"])
     def tick_off(self, request, queryset):
-        items = _selected(self, request, queryset, "change")
+        items = selected_rows(self, request, queryset, "change")
         done = [
             i
             for i in items
@@ -1023,13 +967,13 @@ class ProvisioningJobAdmin(PartnerLinkMixin, ScopedModelAdmin):
 
     @admin.action(description="Retry failed steps", permissions=["retry"])
     def retry_jobs(self, request, queryset):
-        jobs = _selected(self, request, queryset, "change")
+        jobs = selected_rows(self, request, queryset, "change")
         retried = [
             j for j in jobs if self.run_service(request, j, lambda j=j: services.job_retry(actor=request.user, job=j))
         ]
         if retried:
             self.message_user(request, f"Retrying {_count(len(retried), 'job')}.", messages.SUCCESS)
-        return _after_action(request, jobs)
+        return after_action(request, jobs)
 
 
 # Webhooks ------------------------------------------------------------------------------------------------------
@@ -1287,7 +1231,7 @@ def offboard_partners(modeladmin, request, queryset):
     def offboard(partner, data):
         jobs.append(services.partner_offboard(actor=request.user, partner=partner, reason=data["reason"]))
 
-    response = _run_with_form(
+    response = run_with_form(
         modeladmin,
         request,
         queryset,

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
@@ -87,6 +88,66 @@ class ReadOnlyMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def selected_rows(modeladmin, request, queryset, action: str = "view") -> list:
+    """The selected rows of a bulk action the user may ``action`` (console scope), oldest first; a warning when
+    none are left."""
+    rows = list(console_scoped(queryset, request.user, action).order_by("pk"))
+    if not rows:
+        modeladmin.message_user(request, "None of the selected rows can be changed by you.", messages.WARNING)
+    return rows
+
+
+def after_action(request, rows):
+    """Where a bulk action goes when it is done: back to the object's page when it was run from there."""
+    if request.POST.get("_return_to_change") and len(rows) == 1:
+        return HttpResponseRedirect(admin_url(rows[0]))
+    return None
+
+
+def action_form_page(modeladmin, request, *, rows, form, action: str, title: str, lead: str, submit: str, danger=False):
+    """The intermediate page of a bulk action that needs input (a reason, an amount, a message)."""
+    select_across = request.POST.get("select_across") == "1"
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.opts,
+        "rows": rows[:50],
+        "more": max(len(rows) - 50, 0),
+        "count": len(rows),
+        "form": form,
+        "action": action,
+        "lead": lead,
+        "submit": submit,
+        "danger": danger,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        # With "select all" the action re-reads the filtered list itself; a few ids keep the form valid.
+        "selected": [row.pk for row in (rows[:50] if select_across else rows)],
+        "select_across": select_across,
+        "return_to_change": request.POST.get("_return_to_change", ""),
+        "media": modeladmin.media,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, "admin/action_form.html", context, status=400 if form.is_bound else 200)
+
+
+def run_with_form(modeladmin, request, queryset, *, form_class, page: dict, call, done, scope_action="change"):
+    """Ask for input on an intermediate page, then run ``call(row, cleaned_data)`` for each row in scope. A service
+    that refuses one row is reported for that row; the others go on (``run_service``). A form class with
+    ``takes_rows = True`` receives the rows (``rows=``) to validate against them."""
+    rows = selected_rows(modeladmin, request, queryset, scope_action)
+    if not rows:
+        return None
+    data = request.POST if request.POST.get("post") == "yes" else None
+    form = form_class(data, rows=rows) if getattr(form_class, "takes_rows", False) else form_class(data)
+    if form.is_bound and form.is_valid():
+        cleaned = form.cleaned_data
+        succeeded = [r for r in rows if modeladmin.run_service(request, r, lambda r=r: call(r, cleaned))]
+        if succeeded:
+            modeladmin.message_user(request, done(succeeded), messages.SUCCESS)
+        return after_action(request, rows)
+    return action_form_page(modeladmin, request, rows=rows, form=form, **page)
 
 
 def admin_url(obj: models.Model, view: str = "change") -> str:
