@@ -54,10 +54,12 @@ from partnerhub.admin_site import (
     ScopedInline,
     ScopedModelAdmin,
     admin_url,
+    badge,
     changelist_url,
     console,
     console_can,
     console_scoped,
+    count_label,
     register_dashboard_card,
     run_with_form,
     scope_rule,
@@ -119,11 +121,7 @@ def _scope_ledger(queryset, user, action):
 
 
 def _badge(kind: str, value: str, label: str) -> str:
-    return format_html('<span class="ph-badge ph-badge--cm-{}-{}">{}</span>', kind, value or "none", label)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
+    return badge(f"cm-{kind}", value or "none", label)
 
 
 def _money(value) -> str:
@@ -772,7 +770,7 @@ class CampaignAdmin(ScopedModelAdmin):
 
     @admin.display(description="Kit", ordering="kit_size")
     def asset_count(self, campaign):
-        return _count(campaign.kit_size, "asset")
+        return count_label(campaign.kit_size, "asset")
 
     @admin.display(description="Opt-ins", ordering="visible_opt_ins")
     def opt_in_count(self, campaign):
@@ -999,7 +997,7 @@ class FundAllocationAdmin(PartnerColumn, ScopedModelAdmin):
             call=lambda a, data: mdf.allocation_grant(
                 actor=request.user, partner=a.partner, program=a.program, amount=data["amount"], note=data["note"]
             ),
-            done=lambda rows: f"Granted funds to {_count(len(rows), 'allocation')}.",
+            done=lambda rows: f"Granted funds to {count_label(len(rows), 'allocation')}.",
         )
 
     @admin.display(description="Allocated", ordering="allocated")
@@ -1150,7 +1148,7 @@ class FundRequestAdmin(DecisionTools, PartnerColumn, ScopedModelAdmin):
             call=lambda r, data: mdf.request_approve(
                 actor=request.user, request=r, amount=data["amount"], note=data["note"]
             ),
-            done=lambda rows: f"Approved {_count(len(rows), 'request')}.",
+            done=lambda rows: f"Approved {count_label(len(rows), 'request')}.",
         )
 
     @admin.action(description="Decline selected requests…", permissions=["decide"])
@@ -1168,7 +1166,7 @@ class FundRequestAdmin(DecisionTools, PartnerColumn, ScopedModelAdmin):
                 "danger": True,
             },
             call=lambda r, data: mdf.request_reject(actor=request.user, request=r, note=data["note"]),
-            done=lambda rows: f"Declined {_count(len(rows), 'request')}.",
+            done=lambda rows: f"Declined {count_label(len(rows), 'request')}.",
         )
 
     @admin.display(description="Program", ordering="allocation__program__name")
@@ -1295,7 +1293,7 @@ class FundClaimAdmin(ReadOnlyMixin, DecisionTools, PartnerColumn, ScopedModelAdm
                 "submit": "Approve",
             },
             call=lambda c, data: mdf.claim_decide(actor=request.user, claim=c, approve=True, note=data["note"]),
-            done=lambda rows: f"Approved {_count(len(rows), 'claim')}.",
+            done=lambda rows: f"Approved {count_label(len(rows), 'claim')}.",
         )
 
     @admin.action(description="Reject selected claims…", permissions=["decide"])
@@ -1313,7 +1311,7 @@ class FundClaimAdmin(ReadOnlyMixin, DecisionTools, PartnerColumn, ScopedModelAdm
                 "danger": True,
             },
             call=lambda c, data: mdf.claim_decide(actor=request.user, claim=c, approve=False, note=data["note"]),
-            done=lambda rows: f"Rejected {_count(len(rows), 'claim')}.",
+            done=lambda rows: f"Rejected {count_label(len(rows), 'claim')}.",
         )
 
     @admin.action(description="Record payment of selected claims…", permissions=["decide"])
@@ -1330,7 +1328,7 @@ class FundClaimAdmin(ReadOnlyMixin, DecisionTools, PartnerColumn, ScopedModelAdm
                 "submit": "Record payment",
             },
             call=lambda c, data: mdf.claim_pay(actor=request.user, claim=c, reference=data["reference"]),
-            done=lambda rows: f"Recorded the payment of {_count(len(rows), 'claim')}.",
+            done=lambda rows: f"Recorded the payment of {count_label(len(rows), 'claim')}.",
         )
 
     # Columns ------------------------------------------------------------------------------------------------

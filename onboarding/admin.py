@@ -58,10 +58,12 @@ from partnerhub.admin_site import (
     ScopedModelAdmin,
     admin_url,
     after_action,
+    badge,
     changelist_url,
     console,
     console_can,
     console_scoped,
+    count_label,
     run_with_form,
     scope_rule,
     selected_rows,
@@ -131,10 +133,6 @@ def _scope_attempts(queryset, user, action):
 # Helpers -------------------------------------------------------------------------------------------------------
 
 
-def _badge(kind: str, value: str, label: str) -> str:
-    return format_html('<span class="ph-badge ph-badge--{}-{}">{}</span>', kind, value, label)
-
-
 def _viewer(obj):
     """The user a change page is drawn for (set in ``render_change_form``; per request, on the object itself)."""
     return getattr(obj, "_console_viewer", None)
@@ -153,10 +151,6 @@ def _link_if_visible(user, obj, label=None) -> str:
 def _paragraphs(text: str) -> str:
     """Plain text as HTML paragraphs, the text itself escaped (applicants and partners write it)."""
     return mark_safe(linebreaks(text, autoescape=True))  # noqa: S308 (linebreaks escaped the text)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def business_time(start: datetime, end: datetime) -> timedelta:
@@ -366,7 +360,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, application):
-        return _badge("application", application.status, application.get_status_display())
+        return badge("application", application.status, application.get_status_display())
 
     @admin.display(description="Review clock", ordering="submitted_at")
     def review_clock_label(self, application):
@@ -412,7 +406,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
         job = application.jobs.order_by("id").first()
         if job is None:
             return "—"
-        label = format_html("#{} {}", job.pk, _badge("job", job.state, job.get_state_display()))
+        label = format_html("#{} {}", job.pk, badge("job", job.state, job.get_state_display()))
         return _link_if_visible(_viewer(application), job, label)
 
     @admin.display(description="Matches")
@@ -447,7 +441,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
         rows = []
         for message in entries:
             author = message.author.display_name if message.author_id else "Applicant"
-            kind = _badge("message", message.kind, message.get_kind_display())
+            kind = badge("message", message.kind, message.get_kind_display())
             rows.append((message.kind, kind, author, _local(message.created_at), _paragraphs(message.body)))
         items = format_html_join(
             "",
@@ -491,7 +485,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
             call=lambda a, data: services.application_approve(
                 actor=request.user, application=a, tier=data["tier"], note=data["note"]
             ),
-            done=lambda rows: f"Approved {_count(len(rows), 'application')}; provisioning has started.",
+            done=lambda rows: f"Approved {count_label(len(rows), 'application')}; provisioning has started.",
         )
 
     @admin.action(description="Request information…", permissions=["review"])
@@ -512,7 +506,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
             call=lambda a, data: services.application_request_info(
                 actor=request.user, application=a, message=data["message"]
             ),
-            done=lambda rows: f"Asked {_count(len(rows), 'applicant')} for more information.",
+            done=lambda rows: f"Asked {count_label(len(rows), 'applicant')} for more information.",
         )
 
     @admin.action(description="Reject selected applications…", permissions=["review"])
@@ -531,7 +525,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
                 "danger": True,
             },
             call=lambda a, data: services.application_reject(actor=request.user, application=a, reason=data["reason"]),
-            done=lambda rows: f"Rejected {_count(len(rows), 'application')}.",
+            done=lambda rows: f"Rejected {count_label(len(rows), 'application')}.",
         )
 
     @admin.action(description="Add an internal note…", permissions=["review"])
@@ -549,7 +543,7 @@ class PartnerApplicationAdmin(ScopedModelAdmin):
                 "submit": "Add note",
             },
             call=lambda a, data: services.application_note(actor=request.user, application=a, message=data["message"]),
-            done=lambda rows: f"Noted on {_count(len(rows), 'application')}.",
+            done=lambda rows: f"Noted on {count_label(len(rows), 'application')}.",
         )
 
 
@@ -602,7 +596,7 @@ class AgreementAdmin(ScopedModelAdmin):
     def acceptances(self, agreement):
         count = agreement.visible_acceptances
         url = f"{changelist_url(AgreementAcceptance)}?agreement__id__exact={agreement.pk}"
-        return format_html('<a href="{}">{}</a>', url, _count(count, "partner"))
+        return format_html('<a href="{}">{}</a>', url, count_label(count, "partner"))
 
     @admin.display(description="Text")
     def text(self, agreement):
@@ -743,10 +737,10 @@ class ChecklistItemAdmin(PartnerLinkMixin, ScopedModelAdmin):
     @admin.display(description="State")
     def state_badge(self, item):
         if item.is_done:
-            return _badge("item", "done", "Done")
+            return badge("item", "done", "Done")
         if item.is_overdue:
-            return _badge("item", "overdue", "Overdue")
-        return _badge("item", "open", "Open")
+            return badge("item", "overdue", "Overdue")
+        return badge("item", "open", "Open")
 
     @admin.action(description="Tick off selected items", permissions=["tick"])
     def tick_off(self, request, queryset):
@@ -760,7 +754,7 @@ class ChecklistItemAdmin(PartnerLinkMixin, ScopedModelAdmin):
             )
         ]
         if done:
-            self.message_user(request, f"Ticked off {_count(len(done), 'item')}.", messages.SUCCESS)
+            self.message_user(request, f"Ticked off {count_label(len(done), 'item')}.", messages.SUCCESS)
 
     def get_urls(self):
         opts = self.opts
@@ -903,7 +897,7 @@ class ProvisioningJobAdmin(PartnerLinkMixin, ScopedModelAdmin):
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, job):
-        return _badge("job", job.state, job.get_state_display())
+        return badge("job", job.state, job.get_state_display())
 
     @admin.display(description="Steps")
     def progress(self, job):
@@ -943,7 +937,7 @@ class ProvisioningJobAdmin(PartnerLinkMixin, ScopedModelAdmin):
                 "steps": [
                     {
                         "step": step,
-                        "badge": _badge("step", step.state, step.get_state_display()),
+                        "badge": badge("step", step.state, step.get_state_display()),
                         "started": _local(step.started_at),
                         "finished": _local(step.finished_at),
                         "duration": duration_label(step.duration),
@@ -972,7 +966,7 @@ class ProvisioningJobAdmin(PartnerLinkMixin, ScopedModelAdmin):
             j for j in jobs if self.run_service(request, j, lambda j=j: services.job_retry(actor=request.user, job=j))
         ]
         if retried:
-            self.message_user(request, f"Retrying {_count(len(retried), 'job')}.", messages.SUCCESS)
+            self.message_user(request, f"Retrying {count_label(len(retried), 'job')}.", messages.SUCCESS)
         return after_action(request, jobs)
 
 
@@ -1119,7 +1113,7 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, PartnerLinkMixin, ScopedModelAdmin):
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, delivery):
-        return _badge("delivery", delivery.state, delivery.get_state_display())
+        return badge("delivery", delivery.state, delivery.get_state_display())
 
     @admin.display(description="Payload")
     def payload_json(self, delivery):
@@ -1249,7 +1243,7 @@ def offboard_partners(modeladmin, request, queryset):
         call=offboard,
         done=lambda rows: format_html(
             'Offboarding started for {}. <a href="{}">Follow {}</a>.',
-            _count(len(rows), "partner"),
+            count_label(len(rows), "partner"),
             admin_url(jobs[0]) if len(jobs) == 1 else f"{changelist_url(ProvisioningJob)}?kind__exact=deprovision",
             "the job" if len(jobs) == 1 else "the jobs",
         ),

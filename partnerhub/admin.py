@@ -31,10 +31,12 @@ from partnerhub.admin_site import (
     ScopedModelAdmin,
     admin_url,
     adopt,
+    badge,
     changelist_url,
     console,
     console_can,
     console_scoped,
+    count_label,
 )
 from partnerhub.choices import PartnerStatus, StaffRole
 from partnerhub.errors import DomainError
@@ -51,10 +53,6 @@ from partnerhub.models import (
 )
 
 INLINE_MEMBER_LIMIT = 50
-
-
-def _badge(kind: str, value: str, label: str) -> str:
-    return format_html('<span class="ph-badge ph-badge--{}-{}">{}</span>', kind, value, label)
 
 
 def _swatch(colour: str) -> str:
@@ -349,7 +347,7 @@ class PartnerAdmin(ScopedModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, partner):
-        return _badge("status", partner.status, partner.get_status_display())
+        return badge("status", partner.status, partner.get_status_display())
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, partner):
@@ -535,7 +533,7 @@ class PartnerAdmin(ScopedModelAdmin):
                 )
             ]
             if done:
-                self.message_user(request, f"Suspended {_count(done, 'partner')}.", messages.SUCCESS)
+                self.message_user(request, f"Suspended {count_label(len(done), 'partner')}.", messages.SUCCESS)
             return self._after_action(request, partners)
         return self._action_page(
             request,
@@ -556,7 +554,7 @@ class PartnerAdmin(ScopedModelAdmin):
             if self.run_service(request, p, lambda p=p: services.partner_reactivate(actor=request.user, partner=p))
         ]
         if done:
-            self.message_user(request, f"Reactivated {_count(done, 'partner')}.", messages.SUCCESS)
+            self.message_user(request, f"Reactivated {count_label(len(done), 'partner')}.", messages.SUCCESS)
         return self._after_action(request, partners)
 
     @admin.action(description="Assign to channel manager…", permissions=["assign_managers"])
@@ -578,7 +576,9 @@ class PartnerAdmin(ScopedModelAdmin):
             ]
             if done:
                 self.message_user(
-                    request, f"{manager.display_name} now manages {_count(done, 'partner')}.", messages.SUCCESS
+                    request,
+                    f"{manager.display_name} now manages {count_label(len(done), 'partner')}.",
+                    messages.SUCCESS,
                 )
             return self._after_action(request, partners)
         return self._action_page(
@@ -643,11 +643,6 @@ class AssignManagerForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["manager"].queryset = channel_manager_choices()
         self.fields["manager"].label_from_instance = _user_label
-
-
-def _count(items, noun: str) -> str:
-    n = len(items)
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _save_membership(request, pk, form) -> None:
@@ -897,7 +892,7 @@ class InvitationAdmin(PartnerLinkMixin, ScopedModelAdmin):
     @admin.display(description="State")
     def state_badge(self, invitation):
         state = invitation.state
-        return _badge("invitation", state, state.capitalize())
+        return badge("invitation", state, state.capitalize())
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -916,7 +911,7 @@ class InvitationAdmin(PartnerLinkMixin, ScopedModelAdmin):
             and self.run_service(request, i, lambda i=i: services.invitation_revoke(actor=request.user, invitation=i))
         ]
         if done:
-            self.message_user(request, f"Revoked {_count(done, 'invitation')}.", messages.SUCCESS)
+            self.message_user(request, f"Revoked {count_label(len(done), 'invitation')}.", messages.SUCCESS)
 
 
 # Audit trail ----------------------------------------------------------------------------------------------------
@@ -1158,7 +1153,7 @@ class ApiTokenAdmin(ReadOnlyMixin, ScopedModelAdmin):
     @admin.display(description="State")
     def state_badge(self, token):
         expired = token.expiry is not None and token.expiry <= timezone.now()
-        return _badge("token", "expired" if expired else "active", "Expired" if expired else "Active")
+        return badge("token", "expired" if expired else "active", "Expired" if expired else "Active")
 
     @admin.action(description="Revoke selected API keys", permissions=["revoke"])
     def revoke_tokens(self, request, queryset):
@@ -1169,4 +1164,4 @@ class ApiTokenAdmin(ReadOnlyMixin, ScopedModelAdmin):
             if self.run_service(request, t, lambda t=t: services.api_token_revoke(actor=request.user, token=t))
         ]
         if done:
-            self.message_user(request, f"Revoked {_count(done, 'API key')}.", messages.SUCCESS)
+            self.message_user(request, f"Revoked {count_label(len(done), 'API key')}.", messages.SUCCESS)

@@ -27,6 +27,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from partnerhub import access, selectors
 from partnerhub.choices import PartnerStatus
@@ -148,6 +149,16 @@ def run_with_form(modeladmin, request, queryset, *, form_class, page: dict, call
             modeladmin.message_user(request, done(succeeded), messages.SUCCESS)
         return after_action(request, rows)
     return action_form_page(modeladmin, request, rows=rows, form=form, **page)
+
+
+def badge(kind: str, value: str, label: str) -> str:
+    """A status badge of the console (``ph-badge--<kind>-<value>`` is coloured by the app's console stylesheet)."""
+    return format_html('<span class="ph-badge ph-badge--{}-{}">{}</span>', kind, value, label)
+
+
+def count_label(n: int, noun: str) -> str:
+    """``1 request``, ``3 requests``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def admin_url(obj: models.Model, view: str = "change") -> str:

@@ -35,9 +35,11 @@ from partnerhub.admin_site import (
     ScopedModelAdmin,
     admin_url,
     adopt,
+    badge,
     changelist_url,
     console,
     console_scoped,
+    count_label,
     register_dashboard_card,
     scope_rule,
 )
@@ -63,10 +65,6 @@ THREAD_LIMIT = 200
 WEEKDAY_NAMES = {"1": "Mon", "2": "Tue", "3": "Wed", "4": "Thu", "5": "Fri", "6": "Sat", "7": "Sun"}
 METRICS_WINDOW = dt.timedelta(days=90)
 CARD_PARTNERS = 8
-
-
-def _badge(kind: str, value: str, label: str) -> str:
-    return format_html('<span class="ph-badge ph-badge--{}-{}">{}</span>', kind, value, label)
 
 
 def _model_perm(user, model, action: str) -> bool:
@@ -218,7 +216,7 @@ class TicketMessageInline(ReadOnlyInline, admin.StackedInline):
     def heading(self, message):
         return format_html(
             '{} {} <span class="ph-muted">{}</span>',
-            _badge("visibility", message.visibility, message.get_visibility_display()),
+            badge("visibility", message.visibility, message.get_visibility_display()),
             message.author_label,
             timezone.localtime(message.created_at).strftime("%d %b %Y %H:%M"),
         )
@@ -266,7 +264,7 @@ class SlaClockInline(ReadOnlyInline, admin.TabularInline):
             state = "breached"
         else:
             state = "paused" if clock.paused_since else "running"
-        return _badge("clock", state, state.capitalize())
+        return badge("clock", state, state.capitalize())
 
 
 class TicketEventInline(ReadOnlyInline, admin.TabularInline):
@@ -285,7 +283,7 @@ class TicketEventInline(ReadOnlyInline, admin.TabularInline):
     @admin.display(description="Shown to")
     def audience(self, event):
         if event.vendor_only:
-            return _badge("visibility", "vendor_note", "Vendor staff only")
+            return badge("visibility", "vendor_note", "Vendor staff only")
         return "Partner and vendor"
 
     @admin.display(description="Change")
@@ -400,11 +398,11 @@ class TicketAdmin(ReadOnlyMixin, PartnerLinkMixin, ScopedModelAdmin):
 
     @admin.display(description="Priority", ordering="priority")
     def priority_badge(self, ticket):
-        return _badge("priority", ticket.priority, ticket.get_priority_display())
+        return badge("priority", ticket.priority, ticket.get_priority_display())
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, ticket):
-        return _badge("ticket", ticket.status, ticket.get_status_display())
+        return badge("ticket", ticket.status, ticket.get_status_display())
 
     @admin.display(description="Escalated", boolean=True, ordering="escalated_at")
     def escalated(self, ticket):
@@ -469,7 +467,7 @@ class TicketAdmin(ReadOnlyMixin, PartnerLinkMixin, ScopedModelAdmin):
             )
         ]
         if done:
-            self.message_user(request, f"You now work {_count(done, 'escalation')}.", messages.SUCCESS)
+            self.message_user(request, f"You now work {count_label(len(done), 'escalation')}.", messages.SUCCESS)
         return self._after_action(request, tickets)
 
     @admin.action(description="Resolve selected tickets", permissions=["resolve"])
@@ -486,7 +484,7 @@ class TicketAdmin(ReadOnlyMixin, PartnerLinkMixin, ScopedModelAdmin):
             )
         ]
         if done:
-            self.message_user(request, f"Resolved {_count(done, 'ticket')}.", messages.SUCCESS)
+            self.message_user(request, f"Resolved {count_label(len(done), 'ticket')}.", messages.SUCCESS)
         return self._after_action(request, tickets)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -499,11 +497,6 @@ class TicketAdmin(ReadOnlyMixin, PartnerLinkMixin, ScopedModelAdmin):
                 "changelist_url": changelist_url(Ticket),
             }
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-
-def _count(items, noun: str) -> str:
-    n = len(items)
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 # SLA policies, business hours, categories -----------------------------------------------------------------------
@@ -828,11 +821,11 @@ class ArticleAdmin(PartnerLinkMixin, ScopedModelAdmin):
 
     @admin.display(description="Audience", ordering="audience")
     def audience_badge(self, article):
-        return _badge("audience", article.audience, article.get_audience_display())
+        return badge("audience", article.audience, article.get_audience_display())
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, article):
-        return _badge("article", article.status, article.get_status_display())
+        return badge("article", article.status, article.get_status_display())
 
     @admin.display(description="Helpful")
     def votes(self, article):
