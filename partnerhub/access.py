@@ -68,7 +68,7 @@ def managed_partners(user) -> models.QuerySet[Partner]:
         return Partner.objects.none()
     if sees_all_partners(user):
         return Partner.objects.all()
-    return _granted_partners(user, "manage_partner")
+    return _built(user, ("managed",), lambda: _granted_partners(user, "manage_partner"))
 
 
 def member_partners(user, permission: str = "access_partner") -> models.QuerySet[Partner]:
@@ -79,7 +79,26 @@ def member_partners(user, permission: str = "access_partner") -> models.QuerySet
     Partner = _partner_model()
     if not is_authenticated(user):
         return Partner.objects.none()
-    return _granted_partners(user, permission).filter(status__in=SIGN_IN_STATUSES)
+    return _built(
+        user, ("member", permission), lambda: _granted_partners(user, permission).filter(status__in=SIGN_IN_STATUSES)
+    )
+
+
+def _built(user, key: tuple, build) -> models.QuerySet:
+    """``build()``'s queryset, built once per user object and cloned on every use.
+
+    A page asks the access layer for the same partner set several times (the portal gate, the nav, each
+    scoped list); building the grant subqueries is most of the ORM's work for a page. What is kept is the
+    query, never rows: each clone is evaluated afresh, so a grant given or taken away shows at once.
+    """
+    built = getattr(user, "_partnerhub_access_queries", None)
+    if built is None:
+        built = {}
+        user._partnerhub_access_queries = built
+    queryset = built.get(key)
+    if queryset is None:
+        queryset = built[key] = build()
+    return queryset.all()
 
 
 def _granted_partners(user, codename: str) -> models.QuerySet[Partner]:

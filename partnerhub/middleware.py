@@ -96,6 +96,7 @@ def resolve_active_partner(request):
     if not user.is_authenticated or user.is_staff:
         return None
     partners = selectors.user_partners(user=user)
+    request.portal_partners = partners  # the nav's partner switcher lists the same partners
     host_brand = getattr(request, "host_brand", None)
     if host_brand is not None:
         return next((p for p in partners if p.pk == host_brand.partner_id), None)

@@ -44,7 +44,8 @@ class PortalNav:
 
     @cached_property
     def switchable_partners(self):
-        return selectors.user_partners(user=self._request.user)
+        partners = getattr(self._request, "portal_partners", None)  # resolved with the active partner
+        return partners if partners is not None else selectors.user_partners(user=self._request.user)
 
     @cached_property
     def is_partner_admin(self) -> bool:
