@@ -1,8 +1,18 @@
 """Authentication backend that knows about partners."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.db.models import Exists, OuterRef
 
 from partnerhub.choices import SIGN_IN_STATUSES
+
+_MAY_SIGN_IN = "_partnerhub_may_sign_in"
+
+
+def _admitting_memberships():
+    from partnerhub.models import Membership
+
+    return Membership.objects.filter(is_active=True, partner__status__in=SIGN_IN_STATUSES)
 
 
 def user_may_sign_in(user) -> bool:
@@ -11,7 +21,10 @@ def user_may_sign_in(user) -> bool:
         return False
     if user.is_staff or user.is_superuser:
         return True
-    return user.memberships.filter(is_active=True, partner__status__in=SIGN_IN_STATUSES).exists()
+    known = getattr(user, _MAY_SIGN_IN, None)  # read with the user by get_user, in the same query
+    if known is not None:
+        return known
+    return _admitting_memberships().filter(user=user).exists()
 
 
 class PartnerAwareModelBackend(ModelBackend):
@@ -25,6 +38,13 @@ class PartnerAwareModelBackend(ModelBackend):
 
     def user_can_authenticate(self, user) -> bool:
         return super().user_can_authenticate(user) and user_may_sign_in(user)
+
+    def get_user(self, user_id):
+        """The signed-in user of a session, read together with whether a partner of theirs still admits them
+        (one query on every request instead of two)."""
+        admitted = Exists(_admitting_memberships().filter(user=OuterRef("pk")))
+        user = get_user_model()._default_manager.annotate(**{_MAY_SIGN_IN: admitted}).filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not (user_obj.is_staff or user_obj.is_superuser):

@@ -201,10 +201,12 @@ class Endpoint:
 
 def _session_for(user) -> str:
     """A signed-in session for ``user``, stored like a real sign-in would store it."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
+    from importlib import import_module
 
-    session = SessionStore()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "partnerhub.auth_backends.PartnerAwareModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()

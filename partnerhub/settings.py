@@ -118,6 +118,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "partnerhub.context_processors.portal",
             ],
+            "builtins": ["partnerhub.templatetags.partials"],
         },
     }
 ]
@@ -174,6 +175,9 @@ INVITATION_MAX_AGE = timedelta(days=env.int("INVITATION_MAX_AGE_DAYS", 7))
 
 # Sessions and CSRF: host-only cookies, so a session never crosses from one partner's domain to another's.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", 60 * 60 * 8)
+# With a shared cache (Redis) a session is read from it and written through to the database, which saves a query
+# on every page. A process-local cache would let one worker keep a session that another has ended.
+SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if REDIS_URL else "db")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
