@@ -16,7 +16,6 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -51,6 +50,7 @@ from partnerhub.context_processors import VENDOR_BRAND
 from partnerhub.errors import ConflictError, DomainError
 from partnerhub.forms import add_domain_error
 from partnerhub.models import Partner
+from partnerhub.pagination import Paginator
 from partnerhub.views.mixins import forbidden, portal_view, render_page_or_fragment
 
 # Shared helpers ------------------------------------------------------------------------------------------------

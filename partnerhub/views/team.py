@@ -8,7 +8,6 @@ actions answer with the refreshed team panel; without JavaScript they redirect b
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST
 from partnerhub import portal, selectors, services
 from partnerhub.errors import DomainError
 from partnerhub.forms import InviteForm, MemberRoleForm, add_domain_error
+from partnerhub.pagination import Paginator
 from partnerhub.views.mixins import portal_view, render_page_or_fragment
 
 PAGE_SIZE = 50
