@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, Sum
 from django.http import FileResponse
 from django.shortcuts import redirect, render
@@ -42,6 +41,7 @@ from comarketing.models import Asset, AssetVersion, Campaign, ClaimProof, Cobran
 from partnerhub import access, portal
 from partnerhub.errors import DomainError
 from partnerhub.forms import add_domain_error
+from partnerhub.pagination import Paginator
 from partnerhub.views.mixins import forbidden, portal_view, render_page_or_fragment
 
 ASSET_PAGE_SIZE = 24
@@ -460,6 +460,21 @@ def _mark_due(requests, today: dt.date) -> None:
                 item.due_state = "ok"
 
 
+REQUEST_ROW_FIELDS = (
+    "id",
+    "partner_id",
+    "activity",
+    "activity_type",
+    "status",
+    "planned_cost",
+    "approved_amount",
+    "starts_on",
+    "ends_on",
+    "claim_due_on",
+    "submitted_at",
+)
+
+
 def _partner_requests(request):
     return selectors.request_list(user=request.user).filter(partner=request.partner)
 
@@ -473,7 +488,8 @@ def funds(request):
     chosen = request.GET.get("status", "")
     if chosen not in dict(REQUEST_FILTERS):
         chosen = ""
-    listed = _partner_requests(request).select_related("claim")
+    # The table shows the request's own columns only: no joins, and none of the long text fields.
+    listed = _partner_requests(request).select_related(None).only(*REQUEST_ROW_FIELDS)
     if chosen == "open":
         listed = listed.filter(status__in=OPEN_REQUEST_STATUSES)
     elif chosen == "closed":
