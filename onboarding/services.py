@@ -16,7 +16,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -486,8 +486,15 @@ def agreement_publish(*, actor, title: str, body: str) -> Agreement:
 
 
 def partner_has_accepted_current(partner: Partner) -> bool:
-    agreement = current_agreement()
-    return agreement is None or AgreementAcceptance.objects.filter(partner=partner, agreement=agreement).exists()
+    """Whether the partner accepted the current agreement (or none is published): one query, on every page."""
+    accepted = AgreementAcceptance.objects.filter(partner=partner, agreement=OuterRef("pk"))
+    current = (
+        Agreement.objects.filter(published_at__isnull=False)
+        .order_by("-version")
+        .values_list(Exists(accepted), flat=True)
+        .first()
+    )
+    return current is None or current
 
 
 @transaction.atomic
