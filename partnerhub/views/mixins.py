@@ -44,12 +44,17 @@ class PortalNav:
 
     @cached_property
     def switchable_partners(self):
-        partners = getattr(self._request, "portal_partners", None)  # resolved with the active partner
-        return partners if partners is not None else selectors.user_partners(user=self._request.user)
+        return _user_partners(self._request)
 
     @cached_property
     def is_partner_admin(self) -> bool:
         return portal.is_partner_admin(self._request)
+
+
+def _user_partners(request) -> list:
+    """The signed-in user's partners, as ``ActivePartnerMiddleware`` resolved them for this request."""
+    partners = getattr(request, "portal_partners", None)
+    return partners if partners is not None else selectors.user_partners(user=request.user)
 
 
 def forbidden(request, detail: str):
@@ -81,7 +86,7 @@ def portal_view(view=None, *, admin: bool = False, gated: bool = True):
             if user.is_staff or user.is_superuser:
                 return redirect(reverse("console:index"))
             if getattr(request, "partner", None) is None:
-                if not selectors.user_partners(user=user):
+                if not _user_partners(request):
                     return _end_session(request)
                 return forbidden(request, WRONG_HOST_MESSAGE)
             request.portal_nav = PortalNav(request)
