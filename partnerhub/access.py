@@ -22,10 +22,12 @@ widen a partner user's view.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import connection, models
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from partnerhub.choices import SIGN_IN_STATUSES
@@ -63,12 +65,11 @@ def sees_all_partners(user) -> bool:
 
 def managed_partners(user) -> models.QuerySet[Partner]:
     """Partners granted to a vendor staff member, or all of them for vendor-wide roles."""
-    Partner = _partner_model()
     if not is_vendor_staff(user):
-        return Partner.objects.none()
+        return _partners(_NONE)
     if sees_all_partners(user):
-        return Partner.objects.all()
-    return _built(user, ("managed",), lambda: _granted_partners(user, "manage_partner"))
+        return _partners(_ALL)
+    return _granted_partners(user, "manage_partner")
 
 
 def member_partners(user, permission: str = "access_partner") -> models.QuerySet[Partner]:
@@ -76,52 +77,107 @@ def member_partners(user, permission: str = "access_partner") -> models.QuerySet
 
     ``permission`` is ``access_partner`` (any active member) or ``administer_partner`` (partner admins).
     """
-    Partner = _partner_model()
     if not is_authenticated(user):
-        return Partner.objects.none()
-    return _built(
-        user, ("member", permission), lambda: _granted_partners(user, permission).filter(status__in=SIGN_IN_STATUSES)
+        return _partners(_NONE)
+    return _partners(_grant_ids(user, permission, SIGN_IN_STATUSES))
+
+
+def administers(user) -> models.Expression:
+    """True on the partners that ``user`` administers (``access.can(user, "change", partner)``), for annotating
+    a partner query: the portal reads the user's partners and their admin rights in one query."""
+    if not is_authenticated(user) or user.is_staff or user.is_superuser:
+        # Staff act on partners as staff, never as partner admins (``partners_for``); superusers see every
+        # partner through the console, not through a partner's portal.
+        return models.Value(False, output_field=models.BooleanField())
+    return models.ExpressionWrapper(
+        models.Q(pk__in=_grant_ids(user, "administer_partner", SIGN_IN_STATUSES)), output_field=models.BooleanField()
     )
 
 
-def _built(user, key: tuple, build) -> models.QuerySet:
-    """``build()``'s queryset, built once per user object and cloned on every use.
+# A partner set is _NONE, _ALL or the SQL of the granted partners' ids (``_grant_ids``): ``scope`` puts the SQL
+# straight into its ``partner_id IN (...)``, ``partners_for`` into ``Partner.pk IN (...)``.
+_NONE = "none"
+_ALL = "all"
 
-    A page asks the access layer for the same partner set several times (the portal gate, the nav, each
-    scoped list); building the grant subqueries is most of the ORM's work for a page. What is kept is the
-    query, never rows: each clone is evaluated afresh, so a grant given or taken away shows at once.
-    """
-    built = getattr(user, "_partnerhub_access_queries", None)
-    if built is None:
-        built = {}
-        user._partnerhub_access_queries = built
-    queryset = built.get(key)
-    if queryset is None:
-        queryset = built[key] = build()
-    return queryset.all()
+
+def _partners(ids) -> models.QuerySet[Partner]:
+    Partner = _partner_model()
+    if ids is _NONE:
+        return Partner.objects.none()
+    if ids is _ALL:
+        return Partner.objects.all()
+    return Partner.objects.filter(pk__in=ids)
 
 
 def _granted_partners(user, codename: str) -> models.QuerySet[Partner]:
-    """Partners on which ``user`` holds the object permission ``partnerhub.<codename>``, granted to the user
-    directly or to one of their groups. Global permissions and superuser status count for nothing here.
+    """Partners on which ``user`` holds the object permission ``partnerhub.<codename>`` (``_grant_ids``)."""
+    return _partners(_grant_ids(user, codename))
+
+
+def _grant_ids(user, codename: str, statuses: tuple[str, ...] = ()) -> RawSQL:
+    """The ids of the partners on which ``user`` holds the object permission ``partnerhub.<codename>`` (of those
+    in ``statuses``, if given), granted to the user directly or to one of their groups, as one SQL subquery.
+    Global permissions and superuser status count for nothing here.
 
     The rows are exactly those of guardian's ``get_objects_for_user(user, "partnerhub.<codename>",
     klass=Partner, accept_global_perms=False, with_superuser=False)``, read from the same direct foreign-key
-    grant tables. Only the query's shape differs: guardian writes ``pk IN (user grants) OR pk IN (group
-    grants)``, which PostgreSQL cannot turn into a join, so a scoped list such as ``memberships WHERE
-    partner_id IN (...) ORDER BY id DESC LIMIT 51`` walks the whole table and tests every row. One
-    ``pk IN (user grants UNION group grants)`` becomes a semi-join that starts from the user's few grants
-    (docs/PERFORMANCE.md).
-    """
-    from partnerhub.models import PartnerGroupObjectPermission, PartnerUserObjectPermission
+    grant tables. Only the query's shape differs, and it is chosen for PostgreSQL.
 
-    Partner = _partner_model()
-    grant = {"permission__content_type": ContentType.objects.get_for_model(Partner), "permission__codename": codename}
-    direct = PartnerUserObjectPermission.objects.filter(user=user, **grant).values("content_object_id")
-    via_groups = PartnerGroupObjectPermission.objects.filter(group__in=user.groups.all(), **grant).values(
-        "content_object_id"
+    Guardian writes ``pk IN (user grants) OR pk IN (group grants)``, which PostgreSQL cannot turn into a join,
+    so a scoped list such as ``memberships WHERE partner_id IN (...) ORDER BY id DESC LIMIT 51`` walks the whole
+    table and tests every row. One ``pk IN (user grants UNION group grants)`` becomes a semi-join that starts
+    from the user's few grants (docs/PERFORMANCE.md). The permission is one scalar subquery rather than a join
+    on each side, and the user's groups are read from the user-group table alone: the same rows, with fewer
+    relations for the planner to weigh on every request. The SQL text is built once per process
+    (``_grant_sql``, from table and column names only); every value is a parameter, so the ORM has nothing to
+    compile but the outer query.
+    """
+    params = [user.pk, _partner_content_type_id(), codename] * 2
+    if statuses:
+        sql, params = _grant_sql(len(statuses)), [*statuses, *params]
+    else:
+        sql = _grant_sql(0)
+    return RawSQL(sql, params, output_field=models.BigIntegerField())  # noqa: S611 (names only; values are params)
+
+
+def _partner_content_type_id() -> int:
+    return ContentType.objects.get_for_model(_partner_model()).pk
+
+
+@functools.cache
+def _grant_sql(statuses: int) -> str:
+    """The SQL of ``_grant_ids``, with ``statuses`` placeholders for the partner's status (0: no status test).
+    Only table and column names from the models' metadata are put into the text."""
+    from django.contrib.auth.models import Permission
+
+    from partnerhub.models import PartnerGroupObjectPermission, PartnerUserObjectPermission, User
+
+    def table(model) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    def column(model, name: str) -> str:
+        return connection.ops.quote_name(model._meta.get_field(name).column)
+
+    direct, via_groups, groups = PartnerUserObjectPermission, PartnerGroupObjectPermission, User.groups.through
+    permission = (
+        f"(SELECT {column(Permission, 'id')} FROM {table(Permission)} "  # noqa: S608 (names only)
+        f"WHERE {column(Permission, 'content_type')} = %s AND {column(Permission, 'codename')} = %s)"
     )
-    return Partner.objects.filter(pk__in=direct.union(via_groups))
+    granted = (
+        f"SELECT d.{column(direct, 'content_object')} FROM {table(direct)} d "  # noqa: S608 (names only)
+        f"WHERE d.{column(direct, 'user')} = %s AND d.{column(direct, 'permission')} = {permission} "
+        f"UNION SELECT g.{column(via_groups, 'content_object')} FROM {table(via_groups)} g "
+        f"WHERE g.{column(via_groups, 'group')} IN (SELECT ug.{column(groups, 'group')} FROM {table(groups)} ug "
+        f"WHERE ug.{column(groups, 'user')} = %s) AND g.{column(via_groups, 'permission')} = {permission}"
+    )
+    if not statuses:
+        return granted
+    Partner = _partner_model()
+    marks = ", ".join(["%s"] * statuses)
+    return (
+        f"SELECT p.{column(Partner, 'id')} FROM {table(Partner)} p "  # noqa: S608 (names only)
+        f"WHERE p.{column(Partner, 'status')} IN ({marks}) AND p.{column(Partner, 'id')} IN ({granted})"
+    )
 
 
 def _model_perm(model: type[models.Model], action: str) -> str:
@@ -131,22 +187,28 @@ def _model_perm(model: type[models.Model], action: str) -> str:
 
 def partners_for(user, model: type[models.Model], action: str = "view") -> models.QuerySet[Partner]:
     """Partners on whose ``model`` rows ``user`` may perform ``action``."""
-    Partner = _partner_model()
+    return _partners(_partner_ids(user, model, action))
+
+
+def _partner_ids(user, model: type[models.Model], action: str):
+    """``partners_for`` as a partner set: _NONE, _ALL or the SQL of the partners' ids."""
     if action not in ACTIONS:
         raise ValueError(f"Unknown action {action!r}")
     if not is_authenticated(user):
-        return Partner.objects.none()
+        return _NONE
     if user.is_superuser:
-        return Partner.objects.all()
+        return _ALL
     if user.is_staff:
         # Vendor staff act as staff only, even where they also belong to an internal-team partner.
-        if user.has_perm(_model_perm(model, action)):
-            return managed_partners(user)
-        return Partner.objects.none()
+        if not user.has_perm(_model_perm(model, action)):
+            return _NONE
+        if sees_all_partners(user):
+            return _ALL
+        return _grant_ids(user, "manage_partner")
     partner_perm = _partner_permission(model, action)
     if partner_perm is None:
-        return Partner.objects.none()
-    return member_partners(user, partner_perm)
+        return _NONE
+    return _grant_ids(user, partner_perm, SIGN_IN_STATUSES)
 
 
 def _partner_permission(model: type[models.Model], action: str) -> str | None:
@@ -163,8 +225,11 @@ def scope(queryset: models.QuerySet[M], user, action: str = "view") -> models.Qu
         raise TypeError(f"{model.__name__} is not partner-owned; declare partner_field or use scope_partners().")
     if is_authenticated(user) and user.is_superuser:
         return queryset
-    partners = partners_for(user, model, action)
-    queryset = queryset.filter(**{f"{field}__in": partners.values("pk")})
+    ids = _partner_ids(user, model, action)
+    if ids is _NONE:
+        queryset = queryset.none()
+    elif ids is not _ALL:  # every partner: the partner foreign key is never null, so nothing to filter
+        queryset = queryset.filter(**{f"{field}__in": ids})
     # A model may narrow what vendor staff see within their partners (support agents: escalated tickets only).
     restrict = getattr(model, "restrict_for_staff", None)
     if restrict is not None and is_vendor_staff(user):
@@ -176,7 +241,12 @@ def scope_partners(queryset: models.QuerySet[Partner], user, action: str = "view
     """Restrict a queryset of partners to those ``user`` may perform ``action`` on."""
     if is_authenticated(user) and user.is_superuser:
         return queryset
-    return queryset.filter(pk__in=partners_for(user, queryset.model, action).values("pk"))
+    ids = _partner_ids(user, queryset.model, action)
+    if ids is _NONE:
+        return queryset.none()
+    if ids is _ALL:
+        return queryset
+    return queryset.filter(pk__in=ids)
 
 
 def scoped(model_or_queryset, user, action: str = "view") -> models.QuerySet:
