@@ -34,6 +34,12 @@ def agreement_gate(request, partner):
     return redirect(reverse("onboarding:agreement"))
 
 
+def _accepted_current():
+    from onboarding import services
+
+    return services.accepted_current_expression()
+
+
 def checklist_panel(request, partner):
     from onboarding import selectors
 
@@ -88,5 +94,8 @@ def connect() -> None:
     events.subscribe("invitation.sent", _team_invited)
     events.subscribe("brand.updated", _brand_updated)
     portal.register_gate(agreement_gate)
+    from onboarding.services import ACCEPTED_CURRENT
+
+    portal.register_partner_annotation(ACCEPTED_CURRENT, _accepted_current)
     portal.register_home_panel(checklist_panel)
     portal.register_next_step(checklist_next_step)

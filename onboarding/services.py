@@ -16,7 +16,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -486,7 +486,14 @@ def agreement_publish(*, actor, title: str, body: str) -> Agreement:
 
 
 def partner_has_accepted_current(partner: Partner) -> bool:
-    """Whether the partner accepted the current agreement (or none is published): one query, on every page."""
+    """Whether the partner accepted the current agreement (or none is published).
+
+    Free on a portal page: the portal reads it with the user's partners (``accepted_current_expression``, as
+    ``partner.accepted_current_agreement``). Any other partner object costs one query.
+    """
+    known = getattr(partner, ACCEPTED_CURRENT, None)
+    if known is not None:
+        return known
     accepted = AgreementAcceptance.objects.filter(partner=partner, agreement=OuterRef("pk"))
     current = (
         Agreement.objects.filter(published_at__isnull=False)
@@ -495,6 +502,16 @@ def partner_has_accepted_current(partner: Partner) -> bool:
         .first()
     )
     return current is None or current
+
+
+ACCEPTED_CURRENT = "accepted_current_agreement"
+
+
+def accepted_current_expression() -> ExpressionWrapper:
+    """On a partner query: whether the partner accepted the current agreement, or none is published."""
+    current = Agreement.objects.filter(published_at__isnull=False).order_by("-version").values("pk")[:1]
+    accepted = AgreementAcceptance.objects.filter(partner=OuterRef("pk"), agreement=Subquery(current))
+    return ExpressionWrapper(~Exists(current) | Exists(accepted), output_field=BooleanField())
 
 
 @transaction.atomic

@@ -92,6 +92,23 @@ def register_gate(gate: GateProvider) -> GateProvider:
     return gate
 
 
+PartnerAnnotation = Callable[[], Any]
+_partner_annotations: dict[str, PartnerAnnotation] = {}
+
+
+def register_partner_annotation(name: str, expression: PartnerAnnotation) -> None:
+    """Read ``expression()`` (a query expression on the partner) with the user's partners on every portal
+    request, as ``partner.<name>``: a gate that needs one fact about the active partner gets it from the query
+    that already reads the partner, instead of a query of its own. The gate must still work without it (a
+    partner read elsewhere has no such attribute)."""
+    _partner_annotations[name] = expression
+
+
+def partner_annotations() -> dict[str, Any]:
+    """The registered partner annotations, as keyword arguments for ``QuerySet.annotate``."""
+    return {name: expression() for name, expression in _partner_annotations.items()}
+
+
 def gate_response(request, partner):
     """The first gate's response for this request, or None. A gate that raises is logged and skipped."""
     for gate in list(_gates):
@@ -110,6 +127,9 @@ def unregister(provider: Callable) -> None:
     for registry in (_next_step_providers, _home_panel_providers, _gates):
         if provider in registry:
             registry.remove(provider)
+    for name, expression in list(_partner_annotations.items()):
+        if expression is provider:
+            del _partner_annotations[name]
 
 
 def _collect(providers: list[Callable], request, partner) -> list:
@@ -136,13 +156,22 @@ def home_panels(request, partner) -> list[HomePanel]:
 
 
 def is_partner_admin(request) -> bool:
-    """Whether the signed-in user administers the active partner (asked once per request)."""
+    """Whether the signed-in user administers the active partner (asked once per request).
+
+    The active partner normally comes from ``selectors.user_partners``, which read the answer with it for this
+    user in the same query (``user_administers``); otherwise it is one query.
+    """
     cached = getattr(request, "_partnerhub_is_partner_admin", None)
     if cached is None:
         from partnerhub import access
 
         partner = getattr(request, "partner", None)
-        cached = partner is not None and access.can(request.user, "change", partner)
+        if partner is None:
+            cached = False
+        elif any(p is partner for p in getattr(request, "portal_partners", None) or ()):
+            cached = partner.user_administers  # read for request.user with the partner (ActivePartnerMiddleware)
+        else:
+            cached = access.can(request.user, "change", partner)
         request._partnerhub_is_partner_admin = cached
     return cached
 

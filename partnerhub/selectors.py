@@ -10,8 +10,17 @@ from partnerhub.models import ApiToken, AuditEvent, Invitation, Membership, Part
 
 
 def user_partners(*, user: User) -> list[Partner]:
-    """Partners a partner user acts for in the portal (active memberships, partner may sign in), with brands."""
-    return list(access.member_partners(user).select_related("brand", "tier").order_by("name", "id"))
+    """Partners a partner user acts for in the portal (active memberships, partner may sign in), with brands,
+    each with ``user_administers``: whether ``user`` administers it (``portal.is_partner_admin``), and the
+    annotations the portal's gates registered (``portal.register_partner_annotation``)."""
+    from partnerhub import portal
+
+    return list(
+        access.member_partners(user)
+        .select_related("brand", "tier")
+        .annotate(user_administers=access.administers(user), **portal.partner_annotations())
+        .order_by("name", "id")
+    )
 
 
 def partner_list(*, user: User, action: str = "view") -> QuerySet[Partner]:

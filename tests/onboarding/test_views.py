@@ -697,6 +697,28 @@ def test_a_newer_version_gates_again_and_the_old_one_cannot_be_accepted_for_it(p
     assert client.get("/team/").status_code == 200
 
 
+def test_the_portal_reads_acceptance_with_the_partner_and_agrees_with_the_one_query_answer(
+    partner_a, partner_b, admin_a, admin_b
+):
+    # The portal reads "accepted the current agreement?" with the user's partners (no query of its own);
+    # it must give the same answer as partner_has_accepted_current in every state.
+    from partnerhub import selectors
+
+    def both_answers(partner, user):
+        (read,) = [p for p in selectors.user_partners(user=user) if p.pk == partner.pk]
+        fresh = Partner.objects.get(pk=partner.pk)  # no annotation: the one-query path
+        return read.accepted_current_agreement, services.partner_has_accepted_current(fresh)
+
+    assert both_answers(partner_a, admin_a) == (True, True)  # nothing published
+    first = services.agreement_publish(actor=None, title="Partner program agreement", body=AGREEMENT_TEXT)
+    assert both_answers(partner_a, admin_a) == (False, False)
+    services.agreement_accept(actor=admin_a, partner=partner_a, agreement=first)
+    assert both_answers(partner_a, admin_a) == (True, True)
+    assert both_answers(partner_b, admin_b) == (False, False)  # another partner's acceptance counts for nothing
+    services.agreement_publish(actor=None, title="Partner program agreement", body=AGREEMENT_TEXT + "\n4. New.")
+    assert both_answers(partner_a, admin_a) == (False, False)  # only the current version counts
+
+
 def test_without_an_agreement_the_page_goes_home(admin_a):
     assert client_as(admin_a).get("/onboarding/agreement/")["Location"] == "/"
 

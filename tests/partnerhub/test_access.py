@@ -23,6 +23,19 @@ def test_partner_users_see_only_their_partner(partner_a, partner_b, admin_a, rep
     assert not Membership.objects.for_user(rep_a).filter(partner=partner_b).exists()
 
 
+def test_the_portals_partners_carry_the_users_admin_rights(partner_a, partner_b, admin_a, rep_a):
+    # The portal reads a user's partners and, with them, whether the user administers each one (no query of
+    # its own per page); the flag must agree with access.can for every partner and role.
+    from partnerhub import selectors
+
+    services.membership_add(actor=None, partner=partner_b, user=admin_a, role=MembershipRole.REP)
+    for user in (admin_a, rep_a):
+        for partner in selectors.user_partners(user=user):
+            assert partner.user_administers == access.can(user, "change", partner), (user.username, partner.name)
+    read = {p.pk: p.user_administers for p in selectors.user_partners(user=admin_a)}
+    assert read == {partner_a.pk: True, partner_b.pk: False}
+
+
 def test_rep_cannot_administer_but_admin_can(partner_a, admin_a, rep_a):
     assert ids(Partner.objects.for_user(rep_a, "change")) == set()
     assert ids(Partner.objects.for_user(admin_a, "change")) == {partner_a.pk}
