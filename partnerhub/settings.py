@@ -118,7 +118,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "partnerhub.context_processors.portal",
             ],
-            "builtins": ["partnerhub.templatetags.partials"],
+            "builtins": ["partnerhub.templatetags.partials", "partnerhub.templatetags.urls"],
         },
     }
 ]
