@@ -53,7 +53,7 @@ class ReversedOnceURLNode(defaulttags.URLNode):
         if args and not (type(args[0]) is int and args[0] >= 0):
             return super().render(context)
         view_name = self.view_name.resolve(context)
-        if type(view_name) is not str:
+        if not isinstance(view_name, str):  # a quoted name is a SafeString
             return super().render(context)
         try:
             current_app = context.request.current_app
@@ -62,7 +62,7 @@ class ReversedOnceURLNode(defaulttags.URLNode):
                 current_app = context.request.resolver_match.namespace
             except AttributeError:
                 current_app = None
-        shape = _shape(view_name, current_app, get_script_prefix(), get_resolver(get_urlconf()), bool(args))
+        shape = _shape(str(view_name), current_app, get_script_prefix(), get_resolver(get_urlconf()), bool(args))
         if shape is None:
             return super().render(context)  # the same error, or the same empty ``as var``, as Django's tag
         url = f"{shape[0]}{args[0]}{shape[1]}" if args else shape

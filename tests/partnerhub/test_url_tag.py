@@ -73,6 +73,14 @@ def test_the_project_urls_are_exactly_djangos(source, name, args):
         assert render(source) == reverse(name, args=args)
 
 
+def test_a_pattern_is_reversed_once_for_every_row():
+    url_tag._shape.cache_clear()
+    rows = render("{% for pk in pks %}{% url 'support:ticket' pk %} {% endfor %}", pks=range(1, 51))
+    assert rows.split() == [reverse("support:ticket", args=[pk]) for pk in range(1, 51)]
+    assert url_tag._shape.cache_info().misses == 1  # one reversal, then 49 numbers put in its place
+    assert url_tag._shape.cache_info().hits == 49
+
+
 def test_every_number_is_put_in_its_place():
     url_tag._shape.cache_clear()
     for pk in (1, 9, 10, 99, 100, 2**31, 987_654_321_012):
