@@ -118,7 +118,11 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "partnerhub.context_processors.portal",
             ],
-            "builtins": ["partnerhub.templatetags.partials", "partnerhub.templatetags.urls"],
+            "builtins": [
+                "partnerhub.templatetags.partials",
+                "partnerhub.templatetags.urls",
+                "partnerhub.templatetags.dates",
+            ],
         },
     }
 ]
