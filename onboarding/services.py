@@ -3,6 +3,7 @@ checklists, onboarding documents and the one-time reveal of a provisioned integr
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from decimal import Decimal, InvalidOperation
@@ -16,7 +17,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -45,6 +46,7 @@ from onboarding.secrets_box import unseal
 from partnerhub import access
 from partnerhub.choices import AuditAction, PartnerStatus, PartnerType
 from partnerhub.errors import ActionNotAllowed, ConflictError, DomainError
+from partnerhub.expressions import RowSQL, column, table
 from partnerhub.models import Partner, Tier
 from partnerhub.notifications import send_email
 from partnerhub.services import audit_record
@@ -507,11 +509,24 @@ def partner_has_accepted_current(partner: Partner) -> bool:
 ACCEPTED_CURRENT = "accepted_current_agreement"
 
 
-def accepted_current_expression() -> ExpressionWrapper:
+def accepted_current_expression() -> RowSQL:
     """On a partner query: whether the partner accepted the current agreement, or none is published."""
-    current = Agreement.objects.filter(published_at__isnull=False).order_by("-version").values("pk")[:1]
-    accepted = AgreementAcceptance.objects.filter(partner=OuterRef("pk"), agreement=Subquery(current))
-    return ExpressionWrapper(~Exists(current) | Exists(accepted), output_field=BooleanField())
+    return RowSQL(_accepted_current_sql(), output_field=BooleanField())
+
+
+@functools.cache
+def _accepted_current_sql() -> str:
+    """The SQL of ``accepted_current_expression``, from table and column names only (see ``RowSQL``)."""
+    published = (
+        f"SELECT a.{column(Agreement, 'id')} FROM {table(Agreement)} a "  # noqa: S608 (names only)
+        f"WHERE a.{column(Agreement, 'published_at')} IS NOT NULL"
+    )
+    current = f"{published} ORDER BY a.{column(Agreement, 'version')} DESC LIMIT 1"
+    return (
+        f"NOT EXISTS ({published}) OR EXISTS (SELECT 1 FROM {table(AgreementAcceptance)} x "  # noqa: S608 (names only)
+        f"WHERE x.{column(AgreementAcceptance, 'partner')} = {{pk}} "
+        f"AND x.{column(AgreementAcceptance, 'agreement')} = ({current}))"
+    )
 
 
 @transaction.atomic

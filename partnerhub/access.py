@@ -26,11 +26,12 @@ import functools
 from typing import TYPE_CHECKING, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, models
+from django.db import models
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from partnerhub.choices import SIGN_IN_STATUSES
+from partnerhub.expressions import RowSQL, column, table
 
 if TYPE_CHECKING:
     from partnerhub.models import Partner
@@ -89,9 +90,8 @@ def administers(user) -> models.Expression:
         # Staff act on partners as staff, never as partner admins (``partners_for``); superusers see every
         # partner through the console, not through a partner's portal.
         return models.Value(False, output_field=models.BooleanField())
-    return models.ExpressionWrapper(
-        models.Q(pk__in=_grant_ids(user, "administer_partner", SIGN_IN_STATUSES)), output_field=models.BooleanField()
-    )
+    sql, params = _grant_query(user, "administer_partner", tuple(SIGN_IN_STATUSES))
+    return RowSQL("{pk} IN (" + sql + ")", params, output_field=models.BooleanField())
 
 
 # A partner set is _NONE, _ALL or the SQL of the granted partners' ids (``_grant_ids``): ``scope`` puts the SQL
@@ -132,12 +132,13 @@ def _grant_ids(user, codename: str, statuses: tuple[str, ...] = ()) -> RawSQL:
     (``_grant_sql``, from table and column names only); every value is a parameter, so the ORM has nothing to
     compile but the outer query.
     """
-    params = [user.pk, _partner_content_type_id(), codename] * 2
-    if statuses:
-        sql, params = _grant_sql(len(statuses)), [*statuses, *params]
-    else:
-        sql = _grant_sql(0)
+    sql, params = _grant_query(user, codename, tuple(statuses))
     return RawSQL(sql, params, output_field=models.BigIntegerField())  # noqa: S611 (names only; values are params)
+
+
+def _grant_query(user, codename: str, statuses: tuple[str, ...]) -> tuple[str, list]:
+    """``_grant_ids``' SQL text and its parameters."""
+    return _grant_sql(len(statuses)), [*statuses, *[user.pk, _partner_content_type_id(), codename] * 2]
 
 
 def _partner_content_type_id() -> int:
@@ -151,12 +152,6 @@ def _grant_sql(statuses: int) -> str:
     from django.contrib.auth.models import Permission
 
     from partnerhub.models import PartnerGroupObjectPermission, PartnerUserObjectPermission, User
-
-    def table(model) -> str:
-        return connection.ops.quote_name(model._meta.db_table)
-
-    def column(model, name: str) -> str:
-        return connection.ops.quote_name(model._meta.get_field(name).column)
 
     direct, via_groups, groups = PartnerUserObjectPermission, PartnerGroupObjectPermission, User.groups.through
     permission = (

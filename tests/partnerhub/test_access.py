@@ -125,3 +125,15 @@ def test_status_lifecycle_is_enforced(partner_a, manager_a):
     services.partner_change_status(actor=manager_a, partner=partner_a, status=PartnerStatus.OFFBOARDED, reason="Left")
     with pytest.raises(ConflictError):
         services.partner_reactivate(actor=manager_a, partner=partner_a)
+
+
+def test_row_sql_refers_to_the_row_under_any_alias(partner_a, partner_b):
+    # The portal's partner facts are SQL text with {pk} for the row's key: it must follow the table's alias
+    from django.db.models import BooleanField
+
+    from partnerhub.expressions import RowSQL
+
+    is_a = RowSQL("{pk} = %s", [partner_a.pk], output_field=BooleanField())
+    assert list(Partner.objects.annotate(is_a=is_a).filter(is_a=True)) == [partner_a]
+    inner = Partner.objects.annotate(is_a=is_a).filter(is_a=False).values("pk")
+    assert set(Partner.objects.filter(pk__in=inner)) == {partner_b}  # the inner table is aliased there
