@@ -29,7 +29,8 @@ from django.db.models import F
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.cache import never_cache
@@ -188,8 +189,10 @@ class _Stamp:
 
     def __init__(self, moment):
         local = timezone.localtime(moment)
-        self.iso = dateformat.format(local, "c")
-        self.title = dateformat.format(local, "M j, Y H:i e")
+        self.iso = local.isoformat()  # dateformat's "c"
+        # dateformat's "M j, Y H:i e", without parsing the format on every row
+        month = MONTHS_3[local.month].title()
+        self.title = f"{month} {local.day}, {local.year:04d} {local.hour:02d}:{local.minute:02d} {local.tzname() or ''}"
 
 
 def _mark_sla(tickets, now=None) -> None:

@@ -702,3 +702,27 @@ def test_home_panel_links_into_the_desk(partner_a, rep_a, admin_a):
 def test_public_reply_visibility_choice_is_offered(ticket_a, rep_a):
     body = signed_in(rep_a).get(f"/support/tickets/{ticket_a.pk}/").content.decode()
     assert 'value="public"' in body and 'value="partner_note"' in body and 'value="vendor_note"' not in body
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata"])
+def test_row_stamps_read_as_djangos_date_formats(zone):
+    import datetime
+    import zoneinfo
+
+    from django.utils import dateformat, translation
+
+    from support.views import _Stamp
+
+    moments = [
+        datetime.datetime(2026, 11, 28, 23, 59, 59, 999999, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 3, 29, 1, 30, tzinfo=datetime.UTC),
+        datetime.datetime(2027, 1, 1, 0, 0, tzinfo=datetime.UTC),
+        datetime.datetime(2024, 2, 29, 7, 5, 3, tzinfo=datetime.UTC),
+    ]
+    for language in ("en-us", "de"):
+        with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone)):
+            for moment in moments:
+                local = timezone.localtime(moment)
+                stamp = _Stamp(moment)
+                assert stamp.iso == dateformat.format(local, "c")
+                assert stamp.title == dateformat.format(local, "M j, Y H:i e")
