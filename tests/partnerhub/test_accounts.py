@@ -349,3 +349,35 @@ def test_password_reset_on_a_host_mails_only_that_partners_people(client, partne
     assert mail.outbox == []
     client.post("/accounts/password-reset/", {"email": rep_b.email})
     assert len(mail.outbox) == 1  # on the vendor's own host the link is sent
+
+
+def test_the_session_user_is_read_with_whether_a_partner_still_admits_them(partner_a, partner_b, admin_a, rep_a):
+    # get_user reads "may this person still sign in" with the user, in one query; the answer must be the
+    # same as asking the memberships directly, in every state.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from partnerhub.auth_backends import PartnerAwareModelBackend, _admitting_memberships
+
+    backend = PartnerAwareModelBackend()
+    both = UserFactory(username="both")
+    services.membership_add(actor=None, partner=partner_a, user=both, role=MembershipRole.REP)
+    services.membership_add(actor=None, partner=partner_b, user=both, role=MembershipRole.REP)
+    loner = UserFactory(username="loner")  # no membership at all
+    staff = UserFactory(username="staffer", is_staff=True)
+
+    def check():
+        for user in (admin_a, rep_a, both, loner, staff):
+            with CaptureQueriesContext(connection) as queries:
+                read = backend.get_user(user.pk)
+            expected = user.is_staff or _admitting_memberships().filter(user=user).exists()
+            assert (read is not None) == expected, user.username
+            assert len(queries) == 1
+
+    check()
+    services.partner_suspend(actor=None, partner=partner_a, reason="Checks")
+    check()  # admin_a and rep_a are out; both still has partner_b
+    assert backend.get_user(both.pk) is not None and backend.get_user(rep_a.pk) is None
+    Membership.objects.filter(user=both, partner=partner_b).update(is_active=False)
+    check()
+    assert backend.get_user(both.pk) is None
