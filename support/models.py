@@ -12,6 +12,8 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from partnerhub.models import PartnerOwnedModel
+from partnerhub.models.tenancy import PartnerScopedQuerySet
+from partnerhub.querysets import KeysFirstQuerySet
 from support.choices import (
     ArticleAudience,
     ArticleStatus,
@@ -117,8 +119,14 @@ class SlaPolicy(models.Model):
         return self.name
 
 
+class TicketQuerySet(KeysFirstQuerySet, PartnerScopedQuerySet):
+    """Ticket lists (desk, agent queue, API) are long and joined: their pages read keys first."""
+
+
 class Ticket(PartnerOwnedModel):
     """A support case owned by a partner, raised by one of its users or by one of its end customers."""
+
+    objects = TicketQuerySet.as_manager()
 
     partner = models.ForeignKey("partnerhub.Partner", on_delete=models.CASCADE, related_name="tickets")
     subject = models.CharField(max_length=200)
