@@ -24,9 +24,13 @@ PAGE_SIZE = 50
 def _team_context(request, *, invite_form: InviteForm | None = None) -> dict:
     partner = request.partner
     is_admin = portal.is_partner_admin(request)
-    members = Paginator(selectors.partner_team(user=request.user, partner=partner), PAGE_SIZE)
+    # The rows show people, not their partner (it is the active one): only the joins the rows read.
+    team = selectors.partner_team(user=request.user, partner=partner).select_related(None).select_related("user")
+    members = Paginator(team, PAGE_SIZE)
     invitations = (
         selectors.invitation_list(user=request.user, partner=partner)
+        .select_related(None)
+        .select_related("invited_by")
         .filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
         .order_by("-created_at", "-id")
     )
