@@ -184,7 +184,8 @@ class Ticket(PartnerOwnedModel):
             ("work_escalations", "Work tickets escalated to the vendor"),
         ]
         indexes = [
-            models.Index(fields=["partner", "status", "-id"]),
+            # Covers the desk's queue counts (status, assignee per partner) as an index-only scan.
+            models.Index(fields=["partner", "status", "-id"], include=["assignee"], name="ticket_partner_status_idx"),
             models.Index(fields=["partner", "assignee", "status"]),
             models.Index(
                 fields=["status", "escalated_at"],
