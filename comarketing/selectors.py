@@ -51,9 +51,7 @@ def asset_list(*, user, partner: Partner | None = None) -> QuerySet[Asset]:
     ones); partner users the live assets shared with their partners (only ``partner`` when given)."""
     if access.is_vendor_staff(user) and (user.is_superuser or user.has_perm("comarketing.view_asset")):
         return Asset.objects.all()
-    partners = list(access.member_partners(user))
-    if partner is not None:
-        partners = [p for p in partners if p.pk == partner.pk]
+    partners = access.member_partner_list(user, partner)
     if not partners:
         return Asset.objects.none()
     return live_assets().filter(_audience_q(partners))
@@ -91,9 +89,7 @@ def access_render(*, user, pk) -> CobrandedFile:
 def campaign_list(*, user, partner: Partner | None = None) -> QuerySet[Campaign]:
     if access.is_vendor_staff(user) and (user.is_superuser or user.has_perm("comarketing.view_campaign")):
         return Campaign.objects.all()
-    partners = list(access.member_partners(user))
-    if partner is not None:
-        partners = [p for p in partners if p.pk == partner.pk]
+    partners = access.member_partner_list(user, partner)
     if not partners:
         return Campaign.objects.none()
     tier_ids = [p.tier_id for p in partners if p.tier_id]

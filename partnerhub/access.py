@@ -83,6 +83,24 @@ def member_partners(user, permission: str = "access_partner") -> models.QuerySet
     return _partners(_grant_ids(user, permission, SIGN_IN_STATUSES))
 
 
+READ_FOR = "_partnerhub_member_partner_of"  # set on partners read by member_partners for a user (user id)
+
+
+def member_partner_list(user, partner: Partner | None = None) -> list[Partner]:
+    """``list(member_partners(user))``, narrowed to ``partner`` when one is given.
+
+    A partner object that this layer read as a member partner of this very user (``selectors.user_partners``,
+    which the portal's middleware runs on every request, marks them) is taken as read: objects live for one
+    request, so it is the same answer without a second query. Any other partner object is checked.
+    """
+    if partner is not None and is_authenticated(user) and getattr(partner, READ_FOR, None) == user.pk:
+        return [partner]
+    partners = list(member_partners(user))
+    if partner is not None:
+        partners = [p for p in partners if p.pk == partner.pk]
+    return partners
+
+
 def administers(user) -> models.Expression:
     """True on the partners that ``user`` administers (``access.can(user, "change", partner)``), for annotating
     a partner query: the portal reads the user's partners and their admin rights in one query."""
@@ -268,5 +286,14 @@ def access_object(model_or_queryset, user, pk, action: str = "view") -> models.M
 
 
 def can(user, action: str, obj: models.Model) -> bool:
-    """Whether ``user`` may perform ``action`` on ``obj`` (one query)."""
+    """Whether ``user`` may perform ``action`` on ``obj`` (one query).
+
+    A partner that this layer read as a member partner of this very user (``member_partner_list``) answers
+    without a query: it may be viewed, and it may be changed if the user administers it (read with it).
+    """
+    if isinstance(obj, _partner_model()) and is_authenticated(user) and getattr(obj, READ_FOR, None) == user.pk:
+        if action == "view":
+            return True
+        if action == "change" and hasattr(obj, "user_administers"):
+            return obj.user_administers
     return scoped(type(obj), user, action).filter(pk=obj.pk).exists()

@@ -159,19 +159,14 @@ def is_partner_admin(request) -> bool:
     """Whether the signed-in user administers the active partner (asked once per request).
 
     The active partner normally comes from ``selectors.user_partners``, which read the answer with it for this
-    user in the same query (``user_administers``); otherwise it is one query.
+    user in the same query (``user_administers``, which ``access.can`` uses); otherwise it is one query.
     """
     cached = getattr(request, "_partnerhub_is_partner_admin", None)
     if cached is None:
         from partnerhub import access
 
         partner = getattr(request, "partner", None)
-        if partner is None:
-            cached = False
-        elif any(p is partner for p in getattr(request, "portal_partners", None) or ()):
-            cached = partner.user_administers  # read for request.user with the partner (ActivePartnerMiddleware)
-        else:
-            cached = access.can(request.user, "change", partner)
+        cached = partner is not None and access.can(request.user, "change", partner)
         request._partnerhub_is_partner_admin = cached
     return cached
 

@@ -15,12 +15,15 @@ def user_partners(*, user: User) -> list[Partner]:
     annotations the portal's gates registered (``portal.register_partner_annotation``)."""
     from partnerhub import portal
 
-    return list(
+    partners = list(
         access.member_partners(user)
         .select_related("brand", "tier")
         .annotate(user_administers=access.administers(user), **portal.partner_annotations())
         .order_by("name", "id")
     )
+    for partner in partners:
+        setattr(partner, access.READ_FOR, user.pk)  # access.member_partner_list needs not read them again
+    return partners
 
 
 def partner_list(*, user: User, action: str = "view") -> QuerySet[Partner]:

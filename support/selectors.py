@@ -199,9 +199,7 @@ def article_list(*, user, partner: Partner | None = None) -> QuerySet[Article]:
         return Article.objects.filter(
             Q(partner__isnull=True) | Q(partner__in=access.managed_partners(user).values("pk"))
         )
-    partners = list(access.member_partners(user))
-    if partner is not None:
-        partners = [p for p in partners if p.pk == partner.pk]
+    partners = access.member_partner_list(user, partner)
     if not partners:
         return Article.objects.none()
     return Article.objects.filter(status=ArticleStatus.PUBLISHED).filter(_partner_articles_q(partners)).distinct()

@@ -137,3 +137,27 @@ def test_row_sql_refers_to_the_row_under_any_alias(partner_a, partner_b):
     assert list(Partner.objects.annotate(is_a=is_a).filter(is_a=True)) == [partner_a]
     inner = Partner.objects.annotate(is_a=is_a).filter(is_a=False).values("pk")
     assert set(Partner.objects.filter(pk__in=inner)) == {partner_b}  # the inner table is aliased there
+
+
+def test_partners_read_for_a_user_answer_for_that_user_only(partner_a, partner_b, admin_a, rep_a, admin_b):
+    # The portal reads the user's partners once per request; asking the access layer about one of those
+    # objects again, for the same user, needs no query. For anyone else it is asked of the database.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from partnerhub import selectors
+
+    (read,) = selectors.user_partners(user=admin_a)
+    with CaptureQueriesContext(connection) as queries:
+        assert access.can(admin_a, "view", read) is True
+        assert access.can(admin_a, "change", read) is True
+        assert access.member_partner_list(admin_a, read) == [read]
+    assert not queries.captured_queries
+
+    assert access.can(rep_a, "view", read) is True
+    assert access.can(rep_a, "change", read) is False
+    assert access.can(admin_b, "view", read) is False
+    assert access.member_partner_list(admin_b, read) == []
+    (rep_read,) = selectors.user_partners(user=rep_a)
+    assert access.can(rep_a, "change", rep_read) is False
+    assert access.member_partner_list(rep_a, Partner.objects.get(pk=partner_b.pk)) == []
