@@ -11,6 +11,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from partnerhub.forms import PlainSelect
 from support.choices import ArticleStatus, Priority, TicketStatus, Visibility
 from support.models import Category
 from support.services import ATTACHMENT_MAX_BYTES, ATTACHMENTS_PER_MESSAGE
@@ -110,9 +111,10 @@ class BulkActionForm(forms.Form):
 
     ticket = IdListField()
     action = forms.ChoiceField(choices=BULK_ACTIONS)
-    assignee = forms.ChoiceField(required=False, label="Assign to")
-    status = forms.ChoiceField(required=False, choices=[("", "Status…"), *SETTABLE_STATUSES])
-    priority = forms.ChoiceField(required=False, choices=[("", "Priority…"), *Priority.choices])
+    # Drawn on every view of the desk: written in Python rather than through a template per option
+    assignee = forms.ChoiceField(required=False, label="Assign to", widget=PlainSelect)
+    status = forms.ChoiceField(required=False, choices=[("", "Status…"), *SETTABLE_STATUSES], widget=PlainSelect)
+    priority = forms.ChoiceField(required=False, choices=[("", "Priority…"), *Priority.choices], widget=PlainSelect)
 
     def __init__(self, *args, team=(), me=None, **kwargs):
         super().__init__(*args, **kwargs)
