@@ -102,14 +102,12 @@ def member_partner_list(user, partner: Partner | None = None) -> list[Partner]:
 
 
 def administers(user) -> models.Expression:
-    """True on the partners that ``user`` administers (``access.can(user, "change", partner)``), for annotating
-    a partner query: the portal reads the user's partners and their admin rights in one query."""
-    if not is_authenticated(user) or user.is_staff or user.is_superuser:
-        # Staff act on partners as staff, never as partner admins (``partners_for``); superusers see every
-        # partner through the console, not through a partner's portal.
-        return models.Value(False, output_field=models.BooleanField())
-    sql, params = _grant_query(user, "administer_partner", tuple(SIGN_IN_STATUSES))
-    return RowSQL("{pk} IN (" + sql + ")", params, output_field=models.BooleanField())
+    """``can(user, "change", partner)`` for every row of a partner query, as an annotation: the portal reads the
+    user's partners and their admin rights in one query."""
+    ids = _partner_ids(user, _partner_model(), "change")
+    if ids is _NONE or ids is _ALL:
+        return models.Value(ids is _ALL, output_field=models.BooleanField())
+    return RowSQL("{pk} IN (" + ids.sql + ")", ids.params, output_field=models.BooleanField())
 
 
 # A partner set is _NONE, _ALL or the SQL of the granted partners' ids (``_grant_ids``): ``scope`` puts the SQL
@@ -150,13 +148,9 @@ def _grant_ids(user, codename: str, statuses: tuple[str, ...] = ()) -> RawSQL:
     (``_grant_sql``, from table and column names only); every value is a parameter, so the ORM has nothing to
     compile but the outer query.
     """
-    sql, params = _grant_query(user, codename, tuple(statuses))
-    return RawSQL(sql, params, output_field=models.BigIntegerField())  # noqa: S611 (names only; values are params)
-
-
-def _grant_query(user, codename: str, statuses: tuple[str, ...]) -> tuple[str, list]:
-    """``_grant_ids``' SQL text and its parameters."""
-    return _grant_sql(len(statuses)), [*statuses, *[user.pk, _partner_content_type_id(), codename] * 2]
+    statuses = tuple(statuses)
+    params = [*statuses, *[user.pk, _partner_content_type_id(), codename] * 2]
+    return RawSQL(_grant_sql(len(statuses)), params, output_field=models.BigIntegerField())  # noqa: S611 (names only)
 
 
 def _partner_content_type_id() -> int:
