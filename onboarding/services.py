@@ -17,7 +17,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Exists, OuterRef, Q
+from django.db.models import BooleanField, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -494,16 +494,10 @@ def partner_has_accepted_current(partner: Partner) -> bool:
     ``partner.accepted_current_agreement``). Any other partner object costs one query.
     """
     known = getattr(partner, ACCEPTED_CURRENT, None)
-    if known is not None:
-        return known
-    accepted = AgreementAcceptance.objects.filter(partner=partner, agreement=OuterRef("pk"))
-    current = (
-        Agreement.objects.filter(published_at__isnull=False)
-        .order_by("-version")
-        .values_list(Exists(accepted), flat=True)
-        .first()
-    )
-    return current is None or current
+    if known is None:
+        rows = Partner.objects.filter(pk=partner.pk).annotate(accepted=accepted_current_expression())
+        known = rows.values_list("accepted", flat=True).first()
+    return bool(known)
 
 
 ACCEPTED_CURRENT = "accepted_current_agreement"

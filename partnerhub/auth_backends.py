@@ -12,16 +12,15 @@ from partnerhub.expressions import RowSQL, column, table
 _MAY_SIGN_IN = "_partnerhub_may_sign_in"
 
 
-def _admitting_memberships():
-    from partnerhub.models import Membership
-
-    return Membership.objects.filter(is_active=True, partner__status__in=SIGN_IN_STATUSES)
+def _admitted() -> RowSQL:
+    """On a user query: whether an active membership of the user's is with a partner that may sign in."""
+    return RowSQL(_admitted_sql(), tuple(SIGN_IN_STATUSES), output_field=BooleanField())
 
 
 @functools.cache
 def _admitted_sql() -> str:
-    """``_admitting_memberships().filter(user=<the row>).exists()`` as SQL text (see ``RowSQL``): read with
-    the user on every request, so it is written once instead of built and compiled each time."""
+    """The SQL of ``_admitted`` (see ``RowSQL``): read with the user on every request, so it is written once
+    instead of built and compiled each time."""
     from partnerhub.models import Membership, Partner
 
     marks = ", ".join(["%s"] * len(SIGN_IN_STATUSES))
@@ -40,9 +39,10 @@ def user_may_sign_in(user) -> bool:
     if user.is_staff or user.is_superuser:
         return True
     known = getattr(user, _MAY_SIGN_IN, None)  # read with the user by get_user, in the same query
-    if known is not None:
-        return known
-    return _admitting_memberships().filter(user=user).exists()
+    if known is None:
+        users = get_user_model()._default_manager.filter(pk=user.pk)
+        known = users.annotate(admitted=_admitted()).values_list("admitted", flat=True).first()
+    return bool(known)
 
 
 class PartnerAwareModelBackend(ModelBackend):
@@ -60,8 +60,7 @@ class PartnerAwareModelBackend(ModelBackend):
     def get_user(self, user_id):
         """The signed-in user of a session, read together with whether a partner of theirs still admits them
         (one query on every request instead of two)."""
-        admitted = RowSQL(_admitted_sql(), tuple(SIGN_IN_STATUSES), output_field=BooleanField())
-        user = get_user_model()._default_manager.annotate(**{_MAY_SIGN_IN: admitted}).filter(pk=user_id).first()
+        user = get_user_model()._default_manager.annotate(**{_MAY_SIGN_IN: _admitted()}).filter(pk=user_id).first()
         return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
