@@ -33,7 +33,7 @@ from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_url
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from partnerhub.templatetags.urls import _shape
+from partnerhub.templatetags.urls import pattern_shape
 
 register = template.Library()
 
@@ -82,7 +82,7 @@ class _RowLink:
         self.cl = cl
         self.context = {"preserved_filters": cl.preserved_filters, "opts": cl.opts}
         name = f"admin:{cl.opts.app_label}_{cl.opts.model_name}_change"
-        self.shape = _shape(
+        self.shape = pattern_shape(
             name, cl.model_admin.admin_site.name, get_script_prefix(), get_resolver(get_urlconf()), True
         )
         self.suffix = None

@@ -28,7 +28,7 @@ _CHECK = 7
 
 
 @functools.lru_cache(maxsize=2048)
-def _shape(view_name: str, current_app: str | None, prefix: str, resolver, with_pk: bool):
+def pattern_shape(view_name: str, current_app: str | None, prefix: str, resolver, with_pk: bool):
     """The URL of ``view_name`` (no argument), or the text before and after its integer argument; None when
     the pattern cannot be reversed that way. ``prefix`` and ``resolver`` are part of the key only: a change of
     script prefix or URLconf gives a fresh shape."""
@@ -62,7 +62,7 @@ class ReversedOnceURLNode(defaulttags.URLNode):
                 current_app = context.request.resolver_match.namespace
             except AttributeError:
                 current_app = None
-        shape = _shape(str(view_name), current_app, get_script_prefix(), get_resolver(get_urlconf()), bool(args))
+        shape = pattern_shape(str(view_name), current_app, get_script_prefix(), get_resolver(get_urlconf()), bool(args))
         if shape is None:
             return super().render(context)  # the same error, or the same empty ``as var``, as Django's tag
         url = f"{shape[0]}{args[0]}{shape[1]}" if args else shape

@@ -68,21 +68,21 @@ urlpatterns = [
     ],
 )
 def test_the_project_urls_are_exactly_djangos(source, name, args):
-    url_tag._shape.cache_clear()
+    url_tag.pattern_shape.cache_clear()
     for _ in range(2):  # the first render reverses the pattern, the second only fills the number in
         assert render(source) == reverse(name, args=args)
 
 
 def test_a_pattern_is_reversed_once_for_every_row():
-    url_tag._shape.cache_clear()
+    url_tag.pattern_shape.cache_clear()
     rows = render("{% for pk in pks %}{% url 'support:ticket' pk %} {% endfor %}", pks=range(1, 51))
     assert rows.split() == [reverse("support:ticket", args=[pk]) for pk in range(1, 51)]
-    assert url_tag._shape.cache_info().misses == 1  # one reversal, then 49 numbers put in its place
-    assert url_tag._shape.cache_info().hits == 49
+    assert url_tag.pattern_shape.cache_info().misses == 1  # one reversal, then 49 numbers put in its place
+    assert url_tag.pattern_shape.cache_info().hits == 49
 
 
 def test_every_number_is_put_in_its_place():
-    url_tag._shape.cache_clear()
+    url_tag.pattern_shape.cache_clear()
     for pk in (1, 9, 10, 99, 100, 2**31, 987_654_321_012):
         assert render("{% url 'support:ticket' pk %}", pk=pk) == reverse("support:ticket", args=[pk])
         assert (
@@ -92,7 +92,7 @@ def test_every_number_is_put_in_its_place():
 
 
 def test_a_script_prefix_is_kept_apart():
-    url_tag._shape.cache_clear()
+    url_tag.pattern_shape.cache_clear()
     try:
         set_script_prefix("/partners/")
         assert (
@@ -109,7 +109,7 @@ def test_a_script_prefix_is_kept_apart():
 
 @override_settings(ROOT_URLCONF=__name__)
 def test_other_arguments_and_odd_converters_go_to_djangos_tag():
-    url_tag._shape.cache_clear()
+    url_tag.pattern_shape.cache_clear()
     assert render("{% url 'plain' 4 %}") == "/plain/4/"
     assert render("{% url 'padded' 42 %}") == "/padded/000042/"  # the shape check refuses the fast path
     assert render("{% url 'padded' 42 %}") == "/padded/000042/"
@@ -125,7 +125,7 @@ def test_other_arguments_and_odd_converters_go_to_djangos_tag():
 
 @override_settings(ROOT_URLCONF=__name__)
 def test_errors_are_djangos():
-    url_tag._shape.cache_clear()
+    url_tag.pattern_shape.cache_clear()
     with pytest.raises(NoReverseMatch):
         render("{% url 'missing' 5 %}")
     with pytest.raises(NoReverseMatch):
