@@ -23,6 +23,7 @@ from comarketing.choices import (
     TemplateKind,
 )
 from partnerhub.models import PartnerOwnedModel
+from partnerhub.querysets import KeysFirstQuerySet
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -73,6 +74,9 @@ class Asset(models.Model):
     download_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # A page of a ranked search sorts the matches' keys and ranks alone, then reads those rows in full.
+    objects = KeysFirstQuerySet.as_manager()
     search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:

@@ -45,6 +45,9 @@ from partnerhub.pagination import Paginator
 from partnerhub.views.mixins import forbidden, portal_view, render_page_or_fragment
 
 ASSET_PAGE_SIZE = 24
+# A search for a common word matches thousands of assets: the library says "more than 1,000" instead of
+# counting every match on every page (pages past the cap are counted in full).
+ASSET_COUNT_LIMIT = 1000
 PAGE_SIZE = 25
 REPORT_PAGE_SIZE = 50
 CLAIM_DUE_SOON_DAYS = 7  # red
@@ -191,7 +194,7 @@ def asset_library(request):
         .prefetch_related("tags")
         .defer("current_version__html_template", "current_version__text_body", "search_vector")
     )
-    page = Paginator(assets, ASSET_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(assets, ASSET_PAGE_SIZE, count_limit=ASSET_COUNT_LIMIT).get_page(request.GET.get("page"))
     state = {
         "q": chosen["q"],
         "kind": chosen["kind"],

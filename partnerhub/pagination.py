@@ -1,23 +1,36 @@
-"""Page lists without counting rows that are all on the first page.
+"""Page lists without counting rows that are all on the first page, and without counting past a cap.
 
 Django's ``Paginator`` runs ``SELECT COUNT(*)`` before it reads a page, even when the list is short enough to
 fit on one page, which most partners' lists are (a team of ten, a handful of open invitations). This one
 reads the first page with one row more than it shows: when that row is absent, the rows read are the whole
 list and their number is the count. Longer lists and later pages are counted as usual.
+
+With ``count_limit``, a long list (a search for a common word matches thousands of rows) is counted up to the
+cap and no further: ``count_capped`` says the list holds more than ``count_limit`` rows, and pages are
+numbered up to the cap, with a next page after the last one the cap covers. A page past the cap is counted in
+full, so that its numbers and its "next" stay exact.
 """
 
 from __future__ import annotations
 
 from django.core.paginator import Page
 from django.core.paginator import Paginator as DjangoPaginator
+from django.utils.functional import cached_property
 
 
 class Paginator(DjangoPaginator):
+    def __init__(self, object_list, per_page, *args, count_limit: int | None = None, **kwargs):
+        super().__init__(object_list, per_page, *args, **kwargs)
+        self.count_limit = count_limit
+        self.count_capped = False
+        self._wanted = 1
+
     def get_page(self, number) -> Page:
         try:
             wanted = int(number or 1)
         except (TypeError, ValueError):
             wanted = 1  # get_page answers an unreadable page number with the first page
+        self._wanted = wanted
         if wanted <= 1 and "count" not in self.__dict__:
             rows = list(self.object_list[: self.per_page + 1])
             if len(rows) <= self.per_page:
@@ -28,3 +41,13 @@ class Paginator(DjangoPaginator):
             elif wanted == 1:
                 return self._get_page(rows[: self.per_page], 1, self)  # counted only when the page asks
         return super().get_page(number)
+
+    @cached_property
+    def count(self) -> int:
+        limit = self.count_limit
+        if limit is None or self._wanted * self.per_page > limit or not hasattr(self.object_list, "query"):
+            return super().count
+        # Only the keys, unordered, of at most one row past the cap: no ranking, no joins for the rows shown.
+        counted = self.object_list.order_by().values("pk")[: limit + 1].count()
+        self.count_capped = counted > limit
+        return counted

@@ -9,6 +9,7 @@ queries, then with ``--profile`` the functions that take the most time (cProfile
     python scripts/profile_page.py team                  # CPU ms per request of "Portal team page"
     python scripts/profile_page.py "team page" --profile # ... and the top functions
     python scripts/profile_page.py ""                    # every endpoint, ceilings included
+    python scripts/profile_page.py desk --sql --explain 2 # its statements, and the plans of those over 2 ms
 
 Environment: BENCH_DATABASE_URL and BENCH_REDIS_URL as for ``make bench``.
 """
@@ -64,22 +65,28 @@ def call(app, path: str, headers: dict[str, str]) -> tuple[str, dict[str, str], 
     return answer["status"], answer["headers"], body
 
 
-def print_queries(app, endpoint) -> None:
+def print_queries(app, endpoint, explain_above: float | None = None) -> None:
+    """Each statement of one request with its time; with ``explain_above``, PostgreSQL's plan of every statement
+    that took longer than that many milliseconds (``EXPLAIN (ANALYZE, BUFFERS)`` with the request's parameters)."""
     from django.db import connection
 
-    timings: list[tuple[float, str]] = []
+    timings: list[tuple[float, str, tuple]] = []
 
     def wrapper(execute, sql, params, many, context):
         started = time.perf_counter()
         try:
             return execute(sql, params, many, context)
         finally:
-            timings.append(((time.perf_counter() - started) * 1000, sql % tuple(repr(p) for p in params or ())))
+            timings.append(((time.perf_counter() - started) * 1000, sql, tuple(params or ())))
 
     with connection.execute_wrapper(wrapper):
         call(app, endpoint.path, endpoint.headers)
-    for ms, sql in timings:
-        print(f"  {ms:7.2f} ms  {sql[:400]}")
+    for ms, sql, params in timings:
+        print(f"  {ms:7.2f} ms  {(sql % tuple(repr(p) for p in params))[:400]}")
+        if explain_above is not None and ms > explain_above:
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                print("\n".join("             " + row[0] for row in cursor.fetchall()))
 
 
 def main() -> None:
@@ -89,6 +96,12 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the top functions by own and total time")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sql", action="store_true", help="print each SQL statement of one request with its time")
+    parser.add_argument(
+        "--explain",
+        type=float,
+        metavar="MS",
+        help="with --sql: PostgreSQL's plan (EXPLAIN ANALYZE) of every statement slower than MS milliseconds",
+    )
     args = parser.parse_args()
 
     from bench import Config
@@ -123,7 +136,7 @@ def main() -> None:
             flush=True,
         )
         if args.sql:
-            print_queries(app, endpoint)
+            print_queries(app, endpoint, args.explain)
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()

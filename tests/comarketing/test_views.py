@@ -157,6 +157,46 @@ def test_search_finds_shared_assets_and_never_another_partners_partner_only_asse
     assert "Firewall price list" not in browser(rep_b).get(url).content.decode()
 
 
+def test_a_search_page_is_the_ranked_slice_and_a_long_result_says_more_than_the_cap(
+    rep_a, partner_a, make_asset, monkeypatch
+):
+    from comarketing import selectors as asset_selectors
+    from comarketing import views as asset_views
+
+    # Given 7 firewall assets of different relevance, a page of 2 and a count capped at 3
+    for n in range(7):
+        make_asset(f"Firewall {n}", description="firewall " * (n % 3) + "appliance")
+    make_asset("Switch", description="campus switching")
+    monkeypatch.setattr(asset_views, "ASSET_PAGE_SIZE", 2)
+    monkeypatch.setattr(asset_views, "ASSET_COUNT_LIMIT", 3)
+    ranked = asset_selectors.search_assets(asset_selectors.asset_list(user=rep_a, partner=partner_a), "firewall")
+    plain = [a.title for a in ranked]  # the whole ranked list, read at once (no slice, so not keys first)
+    assert len(plain) == 7
+    client = browser(rep_a)
+    url = reverse("comarketing:assets")
+
+    # When the partner walks the results by "next"
+    seen, number, pages = [], 1, []
+    while True:
+        response = client.get(url, {"q": "firewall", "page": number})
+        assert response.status_code == 200
+        page = response.context["page"]
+        seen += [a.title for a in page]
+        pages.append((page.number, page.paginator.count_capped, response.content.decode()))
+        if not page.has_next():
+            break
+        number = page.next_page_number()
+
+    # Then the pages are the ranked list in order, every match once
+    assert seen == plain
+    # And the first page says "more than 3" with no page total; a page past the cap is counted exactly
+    _, first_capped, first_html = pages[0]
+    assert first_capped and "More than 3 results for" in first_html and "Page 1 of" not in first_html
+    last_number, last_capped, last_html = pages[-1]
+    assert last_number == 4 and not last_capped
+    assert "7 results for" in last_html and "Page 4 of 4" in last_html
+
+
 def test_filters_by_kind_category_and_tag_and_refuses_an_unknown_kind(rep_a, make_asset):
     from comarketing.models import AssetCategory
 

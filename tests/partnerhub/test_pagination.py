@@ -62,3 +62,55 @@ def test_an_empty_list_is_one_empty_page(db):
         facts = page_facts(page)
     assert facts == ([], 1, 0, 1, False, False)
     assert len(queries) <= 1
+
+
+# A capped count: at most count_limit rows are counted; pages past the cap are counted in full ----------------
+
+
+def walk(per_page, limit):
+    """Every page from the first by its "next", as (names, number, has_next, count, capped)."""
+    pages, number = [], 1
+    while True:
+        page = Paginator(listed(), per_page, count_limit=limit).get_page(str(number))
+        pages.append(([p.name for p in page], page.number, page.has_next(), page.paginator.count_capped))
+        if not page.has_next():
+            return pages
+        number = page.next_page_number()
+
+
+@pytest.mark.parametrize("per_page, limit", [(2, 3), (2, 4), (3, 4), (1, 5), (3, 6), (2, 6), (3, 7), (10, 3)])
+def test_a_capped_count_reaches_every_row_by_next(partners, per_page, limit):
+    # Every row once, in order, following "next" from the first page: the cap never hides a page
+    pages = walk(per_page, limit)
+    names = [name for page in pages for name in page[0]]
+    assert names == [p.name for p in listed()]
+    # Pages are the same rows as Django's
+    django = DjangoPaginator(listed(), per_page)
+    assert [page[0] for page in pages] == [[p.name for p in django.page(n)] for n in django.page_range]
+    # Capped only while the page lies within the cap and the list is longer than it
+    for _names, number, _has_next, capped in pages:
+        assert capped == (number * per_page <= limit and len(partners) > limit)
+
+
+def test_a_capped_count_counts_one_row_past_the_cap_without_ordering(partners):
+    with CaptureQueriesContext(connection) as queries:
+        paginator = Paginator(listed(), 2, count_limit=4)
+        page = paginator.get_page("2")
+    assert paginator.count == 5 and paginator.count_capped is True
+    assert [p.name for p in page] == ["Paged 02", "Paged 03"] and page.has_next()
+    counts = [q["sql"] for q in queries if "COUNT" in q["sql"]]
+    assert len(counts) == 1 and "LIMIT 5" in counts[0] and "ORDER BY" not in counts[0]
+
+
+def test_a_list_within_the_cap_is_counted_exactly(partners):
+    paginator = Paginator(listed(), 3, count_limit=100)
+    page = paginator.get_page("2")
+    assert (paginator.count, paginator.num_pages, paginator.count_capped) == (7, 3, False)
+    assert page.has_next()
+
+
+def test_a_page_past_the_cap_is_counted_in_full(partners):
+    paginator = Paginator(listed(), 2, count_limit=3)
+    page = paginator.get_page("3")
+    assert (paginator.count, paginator.num_pages, paginator.count_capped) == (7, 4, False)
+    assert [p.name for p in page] == ["Paged 04", "Paged 05"] and page.has_next()
