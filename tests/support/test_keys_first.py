@@ -1,4 +1,4 @@
-"""Ticket pages read keys first (``partnerhub.querysets``): the same rows in the same order as a plain slice."""
+"""Ticket pages and the KB search read keys first: the same rows in the same order as a plain read."""
 
 from __future__ import annotations
 
@@ -83,3 +83,43 @@ def test_annotations_read_for_the_page_only_and_right(tickets, admin_a):
     page = list(queryset[2:7])
     assert [t.label for t in page] == [t.label for t in plain(queryset, slice(2, 7))]
     assert all(t.label == f"{t.subject} / {t.priority}" for t in page)
+
+
+# The KB search ranks the readable matches' keys first, then reads the best ones in full --------------------------
+
+
+def test_kb_search_is_the_best_of_every_readable_match_ranked(partner_a, partner_b, admin_a, admin_b):
+    from django.contrib.postgres.search import SearchQuery, SearchRank
+
+    from partnerhub.choices import StaffRole
+    from support.models import Article
+    from tests.factories import make_staff
+
+    agent = make_staff(StaffRole.SUPPORT_AGENT, username="kb-agent", email="kb-agent@vendor.example")
+    # Vendor articles of every relevance, ties included, and partners' own articles (B's must never show to A)
+    for n in range(9):
+        body = "<p>" + "firmware " * (n % 4) + "update notes</p>"
+        services.article_save(actor=agent, title=f"Guide {n}", body=body, status="published")
+    services.article_save(actor=agent, title="Firmware draft", body="<p>firmware</p>", status="draft")
+    services.article_save(
+        actor=admin_a, partner=partner_a, title="A's firmware", body="<p>firmware</p>", status="published"
+    )
+    services.article_save(
+        actor=admin_b, partner=partner_b, title="B's firmware", body="<p>firmware</p>", status="published"
+    )
+    readable = selectors.article_list(user=admin_a, partner=partner_a)
+    query = SearchQuery("firmware", config="english", search_type="websearch")
+    every = list(
+        Article.objects.filter(pk__in=readable.filter(search_vector=query).values("pk"))
+        .annotate(rank=SearchRank(F("search_vector"), query))
+        .order_by("-rank", "-id")
+    )
+    assert "B's firmware" not in {a.title for a in every} and "A's firmware" in {a.title for a in every}
+
+    for limit in (1, 3, 5, 50):
+        with CaptureQueriesContext(connection) as queries:
+            found = selectors.search_articles(readable, "firmware", limit=limit)
+        assert [a.pk for a in found] == [a.pk for a in every[:limit]]
+        assert [a.rank for a in found] == [a.rank for a in every[:limit]]
+        assert all("<mark>" in a.headline for a in found)
+        assert len(queries) == 1
