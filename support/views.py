@@ -32,7 +32,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -41,6 +40,7 @@ from partnerhub import selectors as core_selectors
 from partnerhub.errors import DomainError
 from partnerhub.forms import add_domain_error
 from partnerhub.pagination import Paginator
+from partnerhub.timesince import timesince, timeuntil
 from partnerhub.views.mixins import forbidden, portal_view
 from support import selectors, services
 from support.choices import ACTIVE_STATUSES, TicketStatus, Visibility
@@ -201,9 +201,9 @@ def _mark_sla(tickets, now=None) -> None:
     now = now or timezone.now()
     for ticket in tickets:
         due = getattr(ticket, "sla_due", None)
-        ticket.updated_label = timesince(ticket.updated_at, now, depth=1)
+        ticket.updated_label = timesince(ticket.updated_at, now)
         ticket.updated_stamp = _Stamp(ticket.updated_at)
-        ticket.escalated_label = timesince(ticket.escalated_at, now, depth=1) if ticket.escalated_at else ""
+        ticket.escalated_label = timesince(ticket.escalated_at, now) if ticket.escalated_at else ""
         ticket.escalated_stamp = _Stamp(ticket.escalated_at) if ticket.escalated_at else None
         ticket.sla_label = ""
         ticket.sla_stamp = _Stamp(due) if due is not None else None
@@ -211,10 +211,10 @@ def _mark_sla(tickets, now=None) -> None:
             ticket.sla_state = ""
         elif due <= now:
             ticket.sla_state = "breached"
-            ticket.sla_label = timesince(due, now, depth=1)
+            ticket.sla_label = timesince(due, now)
         else:
             ticket.sla_state = "soon" if (due - now).total_seconds() < SOON_SECONDS else "ok"
-            ticket.sla_label = timeuntil(due, now, depth=1)
+            ticket.sla_label = timeuntil(due, now)
 
 
 def _team_users(request) -> list:
