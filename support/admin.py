@@ -18,7 +18,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -45,7 +45,7 @@ from partnerhub.admin_site import (
 )
 from partnerhub.errors import DomainError
 from partnerhub.models import Partner
-from support import selectors, services
+from support import selectors, services, sla
 from support.choices import ACTIVE_STATUSES, ArticleAudience, TicketStatus
 from support.models import (
     Article,
@@ -176,11 +176,10 @@ class SlaFilter(admin.SimpleListFilter):
         return [("breaching", "Due within 4 hours or overdue"), ("breached", "Breached")]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        running = SlaClock.objects.filter(ticket=OuterRef("pk"), met_at__isnull=True, paused_since__isnull=True)
         if self.value() == "breaching":
-            soon = running.filter(due_at__lte=now + dt.timedelta(hours=4))
-            return queryset.filter(status__in=ACTIVE_STATUSES).filter(Exists(soon))
+            return queryset.filter(status__in=ACTIVE_STATUSES).filter(
+                sla.due_by(timezone.now() + dt.timedelta(hours=4))
+            )
         if self.value() == "breached":
             return queryset.filter(pk__in=SlaClock.objects.filter(breached_at__isnull=False).values("ticket_id"))
         return queryset
@@ -354,13 +353,8 @@ class TicketAdmin(ReadOnlyMixin, PartnerLinkMixin, ScopedModelAdmin):
         css = {"all": ["support/console.css"]}
 
     def decorate_queryset(self, request, queryset):
-        due = (
-            SlaClock.objects.filter(ticket=OuterRef("pk"), met_at__isnull=True, paused_since__isnull=True)
-            .order_by("due_at")
-            .values("due_at")[:1]
-        )
         return queryset.select_related("partner", "category", "requester_user", "requester_customer").annotate(
-            next_due_at=Subquery(due)
+            next_due_at=sla.due_expression()
         )
 
     def get_search_results(self, request, queryset, search_term):

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from partnerhub import scale
+from support import sla
 
 TICKETS = 200_000
 VENDOR_ARTICLES = 2_000
@@ -359,6 +360,7 @@ def _threads(first: int, last: int, policies) -> None:
             """,  # noqa: S608 (table names from the models, policy values are integers and choices)
             params,
         )
+    sla.refresh_due_in_range(first, last)
 
 
 def _articles(ctx, rng, partners, categories, agents) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Value
+from django.db.models import F, Func, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from partnerhub import access
 from partnerhub.models import Partner
+from support import sla
 from support.choices import ACTIVE_STATUSES, ArticleAudience, ArticleStatus, TicketStatus, Visibility
 from support.models import (
     Article,
@@ -118,18 +119,12 @@ def clocks_for(*, user, ticket: Ticket) -> QuerySet[SlaClock]:
 
 def _desk_queues(user) -> dict[str, Q]:
     """Which tickets each desk queue holds, as conditions on the partner's tickets (``all``: no condition)."""
-    soon = SlaClock.objects.filter(
-        ticket=OuterRef("pk"),
-        met_at__isnull=True,
-        paused_since__isnull=True,
-        due_at__lte=timezone.now() + dt.timedelta(hours=4),
-    )
     active = Q(status__in=ACTIVE_STATUSES)
     return {
         "open": active,
         "mine": active & Q(assignee=user),
         "unassigned": active & Q(assignee__isnull=True),
-        "breaching": active & Q(Exists(soon)),
+        "breaching": active & sla.due_by(timezone.now() + dt.timedelta(hours=4)),
         "escalated": Q(status=TicketStatus.ESCALATED),
         "resolved": Q(status__in=(TicketStatus.RESOLVED, TicketStatus.CLOSED)),
         "all": Q(),
@@ -320,18 +315,7 @@ def _permissions(lookup: dict):
 
 def with_sla_due(qs: QuerySet[Ticket], scope: str = "first_line") -> QuerySet[Ticket]:
     """Annotate ``sla_due``: when the ticket's next running clock of ``scope`` is due (None if none runs)."""
-    from django.db.models import Subquery
-
-    # The earliest due running clock, read by the clock table's ticket index (no grouping, no join back to the
-    # ticket): the desk sorts its open tickets by it, so it runs once per open ticket.
-    running = (
-        SlaClock.objects.filter(
-            ticket_id=OuterRef("pk"), scope=scope, met_at__isnull=True, paused_since__isnull=True, due_at__isnull=False
-        )
-        .order_by("due_at")
-        .values("due_at")
-    )
-    return qs.annotate(sla_due=Subquery(running[:1]))
+    return qs.annotate(sla_due=sla.due_expression([scope]))
 
 
 DESK_QUEUES = ("open", "mine", "unassigned", "breaching", "escalated", "resolved", "all")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from support.business_time import add_business_seconds, business_seconds_between
@@ -29,6 +30,56 @@ def policy_for(ticket: Ticket, scope: str) -> SlaPolicy | None:
         .filter(Q(tier_id=tier_id) | Q(tier__isnull=True))
     )
     return min(candidates, key=lambda p: p.tier_id is None, default=None)
+
+
+def _due_sql(where: str) -> str:
+    """SQL that stores, on the tickets ``where`` chooses (``t`` is the ticket table), when the earliest running
+    clock of each scope is due: the columns the desk sorts and counts by. Both parameters are scopes."""
+    tickets, clocks = Ticket._meta.db_table, SlaClock._meta.db_table
+    return (
+        f"UPDATE {tickets} t SET (first_line_due_at, escalation_due_at) = ("  # noqa: S608 (names only)
+        f"SELECT MIN(c.due_at) FILTER (WHERE c.scope = %s), MIN(c.due_at) FILTER (WHERE c.scope = %s) "
+        f"FROM {clocks} c WHERE c.ticket_id = t.id AND c.met_at IS NULL AND c.paused_since IS NULL) "
+        f"WHERE {where}"
+    )
+
+
+DUE_COLUMNS = {Scope.FIRST_LINE: "first_line_due_at", Scope.ESCALATION: "escalation_due_at"}
+
+
+def due_expression(scopes=tuple(DUE_COLUMNS)):
+    """When the ticket's earliest running clock of ``scopes`` is due, read from its own row (empty if none)."""
+    columns = [F(DUE_COLUMNS[scope]) for scope in scopes]
+    return columns[0] if len(columns) == 1 else Least(*columns)  # PostgreSQL's LEAST skips empty values
+
+
+def due_by(moment: dt.datetime, scopes=tuple(DUE_COLUMNS)) -> Q:
+    """Tickets with a running clock of ``scopes`` due at ``moment`` or earlier (overdue ones included)."""
+    condition = Q()
+    for scope in scopes:
+        condition |= Q(**{f"{DUE_COLUMNS[scope]}__lte": moment})
+    return condition
+
+
+def refresh_due(ticket: Ticket) -> None:
+    """After any change to ``ticket``'s clocks: store when its earliest running clock of each scope is due, on
+    its row and on ``ticket`` itself (so that a later save of this instance writes the same)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _due_sql("t.id = %s") + " RETURNING t.first_line_due_at, t.escalation_due_at",
+            [Scope.FIRST_LINE.value, Scope.ESCALATION.value, ticket.pk],
+        )
+        row = cursor.fetchone()
+    ticket.first_line_due_at, ticket.escalation_due_at = row if row else (None, None)
+
+
+def refresh_due_in_range(first: int, last: int) -> int:
+    """``refresh_due`` for the tickets with ids ``first``..``last``, in one statement (bulk loads)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _due_sql("t.id BETWEEN %s AND %s"), [Scope.FIRST_LINE.value, Scope.ESCALATION.value, first, last]
+        )
+        return cursor.rowcount
 
 
 def start_clocks(ticket: Ticket, scope: str, at: dt.datetime) -> list[SlaClock]:
@@ -59,6 +110,7 @@ def start_clocks(ticket: Ticket, scope: str, at: dt.datetime) -> list[SlaClock]:
             },
         )
         clocks.append(clock)
+    refresh_due(ticket)
     return clocks
 
 
@@ -79,6 +131,7 @@ def retarget(ticket: Ticket) -> None:
             clock.remaining_seconds = max(minutes * 60 - spent, 0)
         clock.warned_at = None
         clock.save(update_fields=["policy", "due_at", "remaining_seconds", "warned_at"])
+    refresh_due(ticket)
 
 
 def _hours(clock: SlaClock):
@@ -93,6 +146,7 @@ def pause(ticket: Ticket, at: dt.datetime) -> None:
         clock.remaining_seconds = business_seconds_between(_hours(clock), at, clock.due_at) if clock.due_at else 0
         clock.paused_since = at
         clock.save(update_fields=["remaining_seconds", "paused_since"])
+    refresh_due(ticket)
 
 
 def resume(ticket: Ticket, at: dt.datetime) -> None:
@@ -104,19 +158,26 @@ def resume(ticket: Ticket, at: dt.datetime) -> None:
         clock.paused_since = None
         clock.remaining_seconds = None
         clock.save(update_fields=["due_at", "paused_since", "remaining_seconds"])
+    refresh_due(ticket)
 
 
-def meet(ticket: Ticket, scope: str, target: str, at: dt.datetime) -> None:
-    """The target was reached at ``at``; a late one is recorded as breached even if no check ran meanwhile."""
+def _meet(ticket: Ticket, scope: str, target: str, at: dt.datetime) -> None:
     clocks = SlaClock.objects.filter(ticket=ticket, scope=scope, target=target, met_at__isnull=True)
     clocks.filter(breached_at__isnull=True, due_at__lt=at, paused_since__isnull=True).update(breached_at=at)
     clocks.update(met_at=at, paused_since=None)
 
 
+def meet(ticket: Ticket, scope: str, target: str, at: dt.datetime) -> None:
+    """The target was reached at ``at``; a late one is recorded as breached even if no check ran meanwhile."""
+    _meet(ticket, scope, target, at)
+    refresh_due(ticket)
+
+
 def stop_scope(ticket: Ticket, scope: str, at: dt.datetime) -> None:
     """Close every open clock of a scope (the vendor returned the ticket, or the ticket was resolved)."""
     for target in (SlaTarget.FIRST_RESPONSE, SlaTarget.RESOLUTION):
-        meet(ticket, scope, target, at)
+        _meet(ticket, scope, target, at)
+    refresh_due(ticket)
 
 
 def check(now: dt.datetime | None = None) -> dict[str, int]:

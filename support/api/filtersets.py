@@ -11,13 +11,14 @@ import datetime as dt
 
 import django_filters
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from partnerhub import access
 from partnerhub.api.filtersets import IdFilter, StrictBooleanFilter
+from support import sla
 from support.choices import ACTIVE_STATUSES, ArticleAudience, ArticleStatus, Priority, TicketStatus
-from support.models import Article, Customer, SlaClock, SlaPolicy, Ticket
+from support.models import Article, Customer, SlaPolicy, Ticket
 
 BREACHING_WINDOW = dt.timedelta(hours=4)
 
@@ -29,15 +30,9 @@ def visible_clock_scopes(user) -> tuple[str, ...]:
     return (SlaPolicy.Scope.FIRST_LINE,)
 
 
-def breaching_clocks(user):
-    """Running clocks due within four hours or already overdue, of the scopes ``user`` may see."""
-    return SlaClock.objects.filter(
-        ticket=OuterRef("pk"),
-        scope__in=visible_clock_scopes(user),
-        met_at__isnull=True,
-        paused_since__isnull=True,
-        due_at__lte=timezone.now() + BREACHING_WINDOW,
-    )
+def breaching(user) -> Q:
+    """Active tickets with a running clock of the scopes ``user`` may see due within four hours, or overdue."""
+    return Q(status__in=ACTIVE_STATUSES) & sla.due_by(timezone.now() + BREACHING_WINDOW, visible_clock_scopes(user))
 
 
 class TicketFilterSet(django_filters.FilterSet):
@@ -65,8 +60,8 @@ class TicketFilterSet(django_filters.FilterSet):
         return queryset.filter(escalated_at__isnull=not value)
 
     def filter_breaching(self, queryset, name, value):
-        breaching = Q(status__in=ACTIVE_STATUSES) & Q(Exists(breaching_clocks(self.request.user)))
-        return queryset.filter(breaching) if value else queryset.exclude(breaching)
+        condition = breaching(self.request.user)
+        return queryset.filter(condition) if value else queryset.exclude(condition)
 
     def filter_q(self, queryset, name, value):
         value = value.strip()

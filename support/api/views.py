@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.http import FileResponse
 from django.utils import timezone
 from django_filters import utils as filter_utils
@@ -34,7 +34,7 @@ from partnerhub.api.base import ProgramDataViewSet, ScopedGenericViewSet, Select
 from partnerhub.api.pagination import StableCursorPagination
 from partnerhub.api.serializers import ConflictErrorResponseSerializer
 from partnerhub.models import Partner
-from support import selectors, services
+from support import selectors, services, sla
 from support.api.filtersets import ArticleFilterSet, CustomerFilterSet, TicketFilterSet, visible_clock_scopes
 from support.api.serializers import (
     ArticlePatchSerializer,
@@ -70,7 +70,6 @@ from support.models import (
     BusinessHours,
     Category,
     Customer,
-    SlaClock,
     SlaPolicy,
     Ticket,
     TicketAttachment,
@@ -110,18 +109,9 @@ class ThreadPagination(StableCursorPagination):
 
 
 def with_next_due(queryset: QuerySet[Ticket], user) -> QuerySet[Ticket]:
-    """Annotate ``next_due_at``: when the earliest running SLA clock ``user`` may see is due (one subquery)."""
-    due = (
-        SlaClock.objects.filter(
-            ticket=OuterRef("pk"),
-            scope__in=visible_clock_scopes(user),
-            met_at__isnull=True,
-            paused_since__isnull=True,
-        )
-        .order_by("due_at")
-        .values("due_at")[:1]
-    )
-    return queryset.annotate(next_due_at=Subquery(due))
+    """Annotate ``next_due_at``: when the earliest running SLA clock ``user`` may see is due (the ticket's own
+    columns, kept by ``support.sla``)."""
+    return queryset.annotate(next_due_at=sla.due_expression(visible_clock_scopes(user)))
 
 
 # Tickets -------------------------------------------------------------------------------------------------------

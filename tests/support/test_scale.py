@@ -105,3 +105,19 @@ def test_desk_counts_in_one_query_match_each_queue(seeded, django_assert_num_que
             counts = selectors.desk_counts(user=user, partner=partner)
 
         assert counts == expected and counts["all"] == Ticket.objects.filter(partner=partner).count()
+
+
+def test_every_ticket_stores_when_its_running_clocks_are_due(seeded):
+    # The desk sorts and counts by the ticket's own columns: the seed fills them as the services do
+    running = SlaClock.objects.filter(met_at__isnull=True, paused_since__isnull=True)
+    expected = {pk: [None, None] for pk in Ticket.objects.values_list("pk", flat=True)}
+    for ticket_id, scope, due in running.values_list("ticket_id", "scope", "due_at"):
+        slot = 0 if scope == "first_line" else 1
+        if due is not None and (expected[ticket_id][slot] is None or due < expected[ticket_id][slot]):
+            expected[ticket_id][slot] = due
+    stored = {
+        pk: [first, esc]
+        for pk, first, esc in Ticket.objects.values_list("pk", "first_line_due_at", "escalation_due_at")
+    }
+    assert stored == expected
+    assert any(first for first, _ in stored.values()) and any(esc for _, esc in stored.values())

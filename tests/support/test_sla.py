@@ -156,3 +156,91 @@ def test_escalation_starts_vendor_clocks_and_metrics(partner_a, rep_a, admin_a, 
     figures = sla.partner_metrics([partner_a.pk], since=at(2026, 11, 1))[partner_a.pk]
     assert figures["sla_attainment"] == 1.0
     assert figures["first_line_resolution"] == 0.0  # resolved only after escalation
+
+
+# The ticket's own due columns follow its clocks -----------------------------------------------------------------
+
+
+def due_from_clocks(ticket, scope):
+    """When the earliest running clock of ``scope`` is due, read from the clocks themselves."""
+    running = SlaClock.objects.filter(
+        ticket=ticket, scope=scope, met_at__isnull=True, paused_since__isnull=True, due_at__isnull=False
+    )
+    return min((c.due_at for c in running), default=None)
+
+
+def assert_due_columns_follow_clocks(ticket, step):
+    from support.models import Ticket
+
+    stored = Ticket.objects.values_list("first_line_due_at", "escalation_due_at").get(pk=ticket.pk)
+    expected = (due_from_clocks(ticket, "first_line"), due_from_clocks(ticket, "escalation"))
+    assert stored == expected, step
+    return stored
+
+
+def test_due_columns_follow_every_change_to_the_clocks(partner_a, rep_a, admin_a, berlin_hours, policy, time_machine):
+    from tests.factories import make_staff
+
+    for scope, priority, first, resolve in (
+        ("first_line", Priority.HIGH, 30, 240),
+        ("escalation", Priority.NORMAL, 60, 300),
+        ("escalation", Priority.HIGH, 20, 120),
+    ):
+        SlaPolicy.objects.create(
+            name=f"{scope} {priority}",
+            applies_to=scope,
+            priority=priority,
+            first_response_minutes=first,
+            resolution_minutes=resolve,
+            business_hours=berlin_hours,
+        )
+    agent = make_staff("support_agent", username="vik")
+    time_machine.move_to(at(2026, 11, 30, 9))
+    ticket = services.ticket_open(partner=partner_a, actor=rep_a, subject="Crash", description="On boot.")
+    seen = [assert_due_columns_follow_clocks(ticket, "opened")]
+    assert seen[0] == (at(2026, 11, 30, 11), None)  # first response due in 2 business hours
+
+    steps = [
+        ("pending", lambda: services.ticket_set_status(actor=rep_a, ticket=ticket, status=TicketStatus.PENDING)),
+        ("resumed", lambda: services.ticket_set_status(actor=rep_a, ticket=ticket, status=TicketStatus.OPEN)),
+        ("high priority", lambda: services.ticket_set_priority(actor=admin_a, ticket=ticket, priority=Priority.HIGH)),
+        ("first response", lambda: services.ticket_reply(ticket=ticket, actor=admin_a, body="On it.")),
+        ("escalated", lambda: services.ticket_escalate(actor=rep_a, ticket=ticket, reason="Needs engineering.")),
+        ("normal priority", lambda: services.ticket_set_priority(actor=admin_a, ticket=ticket, priority="normal")),
+        ("vendor answers", lambda: services.ticket_reply(ticket=ticket, actor=agent, body="Fix coming.")),
+        ("pending again", lambda: services.ticket_set_status(actor=agent, ticket=ticket, status=TicketStatus.PENDING)),
+        ("resolved", lambda: services.ticket_set_status(actor=agent, ticket=ticket, status=TicketStatus.RESOLVED)),
+    ]
+    for minutes, (step, act) in enumerate(steps, start=1):
+        time_machine.move_to(at(2026, 11, 30, 9) + dt.timedelta(minutes=7 * minutes))
+        act()
+        ticket.refresh_from_db()
+        seen.append(assert_due_columns_follow_clocks(ticket, step))
+    # The walk went through running, paused, escalated and finished clocks
+    assert (None, None) in seen and any(first and escalation for first, escalation in seen)
+    assert seen[-1] == (None, None)
+
+
+def test_bulk_refresh_writes_what_each_ticket_refresh_writes(partner_a, rep_a, policy, time_machine):
+    from support.models import Ticket
+
+    time_machine.move_to(at(2026, 11, 30, 9))
+    tickets = [
+        services.ticket_open(partner=partner_a, actor=rep_a, subject=f"Case {n}", description="Details.")
+        for n in range(4)
+    ]
+    services.ticket_set_status(actor=rep_a, ticket=tickets[1], status=TicketStatus.PENDING)
+    expected = {t.pk: (due_from_clocks(t, "first_line"), due_from_clocks(t, "escalation")) for t in tickets}
+    Ticket.objects.update(first_line_due_at=None, escalation_due_at=None)
+    ids = sorted(expected)
+    assert sla.refresh_due_in_range(ids[0], ids[-1]) == 4
+    stored = {
+        pk: (first, esc)
+        for pk, first, esc in Ticket.objects.values_list("pk", "first_line_due_at", "escalation_due_at")
+    }
+    assert stored == expected and expected[tickets[1].pk] == (None, None) and expected[tickets[0].pk][0]
+    # One ticket's refresh also sets the instance it was given
+    first = tickets[0]
+    first.first_line_due_at = first.escalation_due_at = None
+    sla.refresh_due(first)
+    assert (first.first_line_due_at, first.escalation_due_at) == expected[first.pk]
