@@ -13,6 +13,8 @@ full, so that its numbers and its "next" stay exact.
 
 from __future__ import annotations
 
+import contextlib
+
 from django.core.paginator import Page
 from django.core.paginator import Paginator as DjangoPaginator
 from django.utils.functional import cached_property
@@ -41,6 +43,11 @@ class Paginator(DjangoPaginator):
             elif wanted == 1:
                 return self._get_page(rows[: self.per_page], 1, self)  # counted only when the page asks
         return super().get_page(number)
+
+    def page(self, number) -> Page:
+        with contextlib.suppress(TypeError, ValueError):  # Django's validate_number answers those
+            self._wanted = int(number)
+        return super().page(number)
 
     @cached_property
     def count(self) -> int:

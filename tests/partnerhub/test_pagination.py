@@ -114,3 +114,10 @@ def test_a_page_past_the_cap_is_counted_in_full(partners):
     page = paginator.get_page("3")
     assert (paginator.count, paginator.num_pages, paginator.count_capped) == (7, 4, False)
     assert [p.name for p in page] == ["Paged 04", "Paged 05"] and page.has_next()
+
+
+@pytest.mark.parametrize("number", [1, 2, 3, 4])
+def test_page_by_number_is_djangos_page_with_a_cap(partners, number):
+    ours = Paginator(listed(), 2, count_limit=3).page(number)
+    django = DjangoPaginator(listed(), 2).page(number)
+    assert [p.name for p in ours] == [p.name for p in django] and ours.has_next() == django.has_next()
