@@ -8,12 +8,14 @@ the ticket is pending on the customer.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Least
 from django.utils import timezone
 
+from partnerhub.expressions import column, table
 from support.business_time import add_business_seconds, business_seconds_between
 from support.choices import EventKind, SlaTarget
 from support.models import SlaClock, SlaPolicy, Ticket, TicketEvent
@@ -32,19 +34,27 @@ def policy_for(ticket: Ticket, scope: str) -> SlaPolicy | None:
     return min(candidates, key=lambda p: p.tier_id is None, default=None)
 
 
-def _due_sql(where: str) -> str:
-    """SQL that stores, on the tickets ``where`` chooses (``t`` is the ticket table), when the earliest running
-    clock of each scope is due: the columns the desk sorts and counts by. Both parameters are scopes."""
-    tickets, clocks = Ticket._meta.db_table, SlaClock._meta.db_table
+DUE_COLUMNS = {Scope.FIRST_LINE: "first_line_due_at", Scope.ESCALATION: "escalation_due_at"}
+
+
+@functools.cache
+def _due_sql(which: str) -> str:
+    """SQL that stores, on one ticket (``which="one"``, returning the values) or a range of tickets by id
+    (``"range"``), when their earliest running clock of each scope is due. The first two parameters are the
+    scopes. Only table and column names from the models' metadata are put into the text."""
+    first_line, escalation = (column(Ticket, name) for name in DUE_COLUMNS.values())
+    due, scope, ticket_id = column(SlaClock, "due_at"), column(SlaClock, "scope"), column(Ticket, "id")
+    where = {
+        "one": f"t.{ticket_id} = %s RETURNING t.{first_line}, t.{escalation}",
+        "range": f"t.{ticket_id} BETWEEN %s AND %s",
+    }[which]
     return (
-        f"UPDATE {tickets} t SET (first_line_due_at, escalation_due_at) = ("  # noqa: S608 (names only)
-        f"SELECT MIN(c.due_at) FILTER (WHERE c.scope = %s), MIN(c.due_at) FILTER (WHERE c.scope = %s) "
-        f"FROM {clocks} c WHERE c.ticket_id = t.id AND c.met_at IS NULL AND c.paused_since IS NULL) "
+        f"UPDATE {table(Ticket)} t SET ({first_line}, {escalation}) = ("  # noqa: S608 (names only)
+        f"SELECT MIN(c.{due}) FILTER (WHERE c.{scope} = %s), MIN(c.{due}) FILTER (WHERE c.{scope} = %s) "
+        f"FROM {table(SlaClock)} c WHERE c.{column(SlaClock, 'ticket')} = t.{ticket_id} "
+        f"AND c.{column(SlaClock, 'met_at')} IS NULL AND c.{column(SlaClock, 'paused_since')} IS NULL) "
         f"WHERE {where}"
     )
-
-
-DUE_COLUMNS = {Scope.FIRST_LINE: "first_line_due_at", Scope.ESCALATION: "escalation_due_at"}
 
 
 def due_expression(scopes=tuple(DUE_COLUMNS)):
@@ -65,10 +75,7 @@ def refresh_due(ticket: Ticket) -> None:
     """After any change to ``ticket``'s clocks: store when its earliest running clock of each scope is due, on
     its row and on ``ticket`` itself (so that a later save of this instance writes the same)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _due_sql("t.id = %s") + " RETURNING t.first_line_due_at, t.escalation_due_at",
-            [Scope.FIRST_LINE.value, Scope.ESCALATION.value, ticket.pk],
-        )
+        cursor.execute(_due_sql("one"), [Scope.FIRST_LINE.value, Scope.ESCALATION.value, ticket.pk])
         row = cursor.fetchone()
     ticket.first_line_due_at, ticket.escalation_due_at = row if row else (None, None)
 
@@ -76,9 +83,7 @@ def refresh_due(ticket: Ticket) -> None:
 def refresh_due_in_range(first: int, last: int) -> int:
     """``refresh_due`` for the tickets with ids ``first``..``last``, in one statement (bulk loads)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _due_sql("t.id BETWEEN %s AND %s"), [Scope.FIRST_LINE.value, Scope.ESCALATION.value, first, last]
-        )
+        cursor.execute(_due_sql("range"), [Scope.FIRST_LINE.value, Scope.ESCALATION.value, first, last])
         return cursor.rowcount
 
 
