@@ -74,10 +74,10 @@ class Asset(models.Model):
     download_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    search_vector = SearchVectorField(null=True, editable=False)
 
     # A page of a ranked search sorts the matches' keys and ranks alone, then reads those rows in full.
     objects = KeysFirstQuerySet.as_manager()
-    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["-publish_at", "-id"]
