@@ -3,15 +3,18 @@
 
 * Assets with one to three versions, a category and tags, shared with all partners, chosen tiers or chosen
   partners (guardian grants to their member groups), mostly published, some drafts, archived or expired;
-  search vectors filled with one UPDATE, the same expression as ``comarketing.services``.
+  search vectors filled with one UPDATE, the same expression as ``comarketing.services``. PDF and image
+  versions point to stored sample files (with their real size and digest) and a preview thumbnail.
 * Four quarterly fund programs ending with the current quarter, an allocation per partner and program sized by
-  tier, and about 60,000 requests in every state with their claims. The ledger is written the way
+  tier, and about 60,000 requests in every state with their claims, each claim with a stored proof of
+  performance. The ledger is written the way
   ``comarketing.mdf`` writes it (allocate, commit, claim, release, pay), request by request in time order, and
   each allocation's running totals are the sums of its entries: ``available`` never goes below zero.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import random
@@ -92,14 +95,57 @@ def _money(value: float) -> Decimal:
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Sample:
+    """A file stored once that many seeded rows point to, with the size and digest of its content."""
+
+    name: str
+    size: int
+    sha256: str
+
+
+def _samples() -> dict[str, _Sample]:
+    """The files the seeded library and claims point to: a one-page PDF datasheet, a PNG banner (the size of
+    the image templates' regions), a card thumbnail and a proof-of-performance photo, each stored once (a
+    re-seed finds them). Rows share them, as a restored database shares nothing: only the rows differ."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from PIL import Image, ImageDraw
+
+    def image(size, band, fmt, text) -> bytes:
+        picture = Image.new("RGB", size, "white")
+        draw = ImageDraw.Draw(picture)
+        draw.rectangle([0, 0, size[0], size[1] // 5], fill=band)
+        draw.text((size[0] // 20, size[1] // 3), text, fill="#1f2937")
+        out = io.BytesIO()
+        picture.save(out, format=fmt)
+        return out.getvalue()
+
+    contents = {
+        "pdf": ("scale/sample-datasheet.pdf", image((850, 1100), "#1d4ed8", "PDF", "Datasheet")),
+        "png": ("scale/sample-banner.png", image((1200, 628), "#0f766e", "PNG", "Banner")),
+        "thumbnail": ("scale/sample-thumbnail.png", image((480, 300), "#1d4ed8", "PNG", "Preview")),
+        "proof": ("scale/sample-proof.png", image((800, 600), "#b45309", "PNG", "Event photo")),
+    }
+    samples = {}
+    for key, (name, data) in contents.items():
+        if not default_storage.exists(name):
+            name = default_storage.save(name, ContentFile(data))
+        samples[key] = _Sample(name, len(data), hashlib.sha256(data).hexdigest())
+    return samples
+
+
 def seed(ctx: scale.ScaleContext) -> None:
     """The asset library and a year of MDF."""
     rng = random.Random(20261129)
     with transaction.atomic():
         managers = _marketing_managers(ctx)
         partners = _partners(ctx)
-        _assets(ctx, rng, partners, managers)
-        _funds(ctx, rng, partners, managers)
+        samples = _samples()
+        _assets(ctx, rng, partners, managers, samples)
+        _funds(ctx, rng, partners, managers, samples)
 
 
 def _marketing_managers(ctx: scale.ScaleContext) -> list[int]:
@@ -140,7 +186,7 @@ def _partners(ctx: scale.ScaleContext) -> dict[int, dict]:
 # Assets ----------------------------------------------------------------------------------------------------------
 
 
-def _assets(ctx, rng, partners, managers) -> None:
+def _assets(ctx, rng, partners, managers, samples) -> None:
     from django.contrib.auth.models import Permission
 
     from comarketing.models import Asset, AssetCategory, AssetGroupObjectPermission, AssetVersion, Tag
@@ -196,16 +242,20 @@ def _assets(ctx, rng, partners, managers) -> None:
     versions = []
     for asset in assets:
         _, content_type, extension = FORMATS[asset.kind]
+        # PDFs and images point to a stored sample file with a preview; decks name a file that is not stored.
+        sample = {"pdf": samples["pdf"], "image": samples["png"]}.get(asset.kind)
         for number in range(1, 2 + asset.pk % 3):
             digest = hashlib.sha256(f"{asset.pk}-{number}".encode()).hexdigest()
             versions.append(
                 AssetVersion(
                     asset=asset,
                     number=number,
+                    file=sample.name if sample else "",
+                    thumbnail=samples["thumbnail"].name if sample else "",
                     content_type=content_type,
-                    size=rng.randint(40_000, 8_000_000) if extension else 0,
+                    size=sample.size if sample else rng.randint(40_000, 8_000_000) if extension else 0,
                     original_name=f"asset-{asset.pk}-v{number}.{extension}" if extension else "",
-                    sha256=digest if extension else "",
+                    sha256=sample.sha256 if sample else digest if extension else "",
                     external_url=f"https://video.example/watch/{digest[:11]}" if asset.kind == "video" else "",
                     text_body=f"Subject: {asset.title}\n\nHello {{first_name}}, …"
                     if asset.kind in ("email_copy", "social_copy")
@@ -308,8 +358,8 @@ class _Allocation:
         self.moves.append((kind, amount, request, at, note))
 
 
-def _funds(ctx, rng, partners, managers) -> None:
-    from comarketing.models import FundAllocation, FundClaim, FundProgram, FundRequest, LedgerEntry
+def _funds(ctx, rng, partners, managers, samples) -> None:
+    from comarketing.models import ClaimProof, FundAllocation, FundClaim, FundProgram, FundRequest, LedgerEntry
 
     now = timezone.now()
     today = now.date()
@@ -352,7 +402,7 @@ def _funds(ctx, rng, partners, managers) -> None:
             book = by_partner[partner_id][k % len(programs)]
             _request(rng, book, admin, managers, today, now, requests, claims)
 
-    with scale.own_timestamps(FundAllocation, FundRequest, FundClaim, LedgerEntry):
+    with scale.own_timestamps(FundAllocation, FundRequest, FundClaim, ClaimProof, LedgerEntry):
         for book in books:
             for name in ("allocated", "committed", "claimed", "paid"):
                 setattr(book.row, name, getattr(book, name))
@@ -362,6 +412,22 @@ def _funds(ctx, rng, partners, managers) -> None:
         for claim in claims:
             claim.request_id = claim.request.pk
         FundClaim.objects.bulk_create(claims, batch_size=5000)
+        # Every claim carries its proof of performance (the claim form asks for one), uploaded with the claim.
+        ClaimProof.objects.bulk_create(
+            [
+                ClaimProof(
+                    partner_id=claim.partner_id,
+                    claim=claim,
+                    file=samples["proof"].name,
+                    original_name=f"event-photo-{claim.request_id}.png",
+                    content_type="image/png",
+                    size=samples["proof"].size,
+                    uploaded_at=claim.submitted_at,
+                )
+                for claim in claims
+            ],
+            batch_size=5000,
+        )
         entries = [
             LedgerEntry(
                 allocation=book.row,
@@ -380,7 +446,8 @@ def _funds(ctx, rng, partners, managers) -> None:
         total = sum((b.allocated for b in books if b.row.program_id == program.pk), Decimal("0"))
         FundProgram.objects.filter(pk=program.pk).update(budget=(total * Decimal("1.2")).quantize(CENT))
     ctx.log(
-        f"  MDF: {len(programs)} programs, {len(books)} allocations, {len(requests)} requests, {len(claims)} claims, "
+        f"  MDF: {len(programs)} programs, {len(books)} allocations, {len(requests)} requests, {len(claims)} claims "
+        "with their proofs, "
         f"{len(entries)} ledger entries"
     )
 

@@ -92,3 +92,41 @@ def test_assets_have_versions_tags_audiences_and_search(seeded):
 
     assert found.exists() and set(found.values_list("pk", flat=True)) <= set(visible.values_list("pk", flat=True))
     assert tagged.exists()
+
+
+def test_versions_and_claims_point_to_stored_files_with_their_size_and_digest(seeded):
+    import hashlib
+
+    from django.core.files.storage import default_storage
+
+    from comarketing.models import ClaimProof
+
+    def stored(name) -> bytes:
+        with default_storage.open(name, "rb") as f:
+            return f.read()
+
+    # PDF and image versions: a stored file whose size and digest the row states, and a PNG preview
+    with_files = AssetVersion.objects.filter(asset__kind__in=("pdf", "image"))
+    assert with_files.exists() and not with_files.filter(file="").exists() and not with_files.filter(thumbnail="")
+    for version in with_files.distinct("file").order_by("file"):
+        data = stored(version.file.name)
+        assert len(data) == version.size and hashlib.sha256(data).hexdigest() == version.sha256
+        assert data.startswith(b"%PDF-" if version.content_type == "application/pdf" else b"\x89PNG")
+        assert stored(version.thumbnail.name).startswith(b"\x89PNG")
+    # Every claim carries one proof, uploaded when the claim was submitted, of its partner
+    claims = FundClaim.objects.count()
+    assert claims and ClaimProof.objects.count() == claims
+    assert not FundClaim.objects.filter(proofs__isnull=True).exists()
+    assert not ClaimProof.objects.exclude(partner=F("claim__partner")).exists()
+    assert not ClaimProof.objects.exclude(uploaded_at=F("claim__submitted_at")).exists()
+    proof = ClaimProof.objects.first()
+    data = stored(proof.file.name)
+    assert data.startswith(b"\x89PNG") and len(data) == proof.size
+
+
+def test_a_second_seed_reuses_the_stored_samples(seeded):
+    from django.core.files.storage import default_storage
+
+    before = set(default_storage.listdir("scale")[1])
+    comarketing_scale.seed(seeded)
+    assert set(default_storage.listdir("scale")[1]) == before
