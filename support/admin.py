@@ -131,7 +131,7 @@ def _due(value, now) -> str:
     if value is None:
         return "—"
     label = timezone.localtime(value).strftime("%d %b %H:%M")
-    state = "overdue" if value <= now else "soon" if value <= now + dt.timedelta(hours=4) else "later"
+    state = "overdue" if value <= now else "soon" if value <= now + sla.BREACHING_WINDOW else "later"
     return format_html('<time datetime="{}" class="ph-due ph-due--{}">{}</time>', value.isoformat(), state, label)
 
 
@@ -177,9 +177,7 @@ class SlaFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "breaching":
-            return queryset.filter(status__in=ACTIVE_STATUSES).filter(
-                sla.due_by(timezone.now() + dt.timedelta(hours=4))
-            )
+            return queryset.filter(sla.breaching())
         if self.value() == "breached":
             return queryset.filter(pk__in=SlaClock.objects.filter(breached_at__isnull=False).values("ticket_id"))
         return queryset

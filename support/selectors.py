@@ -3,11 +3,8 @@ filtered by who is reading (partner user, vendor staff, customer); articles by a
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db.models import F, Func, Q, QuerySet, Value
-from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -124,7 +121,7 @@ def _desk_queues(user) -> dict[str, Q]:
         "open": active,
         "mine": active & Q(assignee=user),
         "unassigned": active & Q(assignee__isnull=True),
-        "breaching": active & sla.due_by(timezone.now() + dt.timedelta(hours=4)),
+        "breaching": sla.breaching(),
         "escalated": Q(status=TicketStatus.ESCALATED),
         "resolved": Q(status__in=(TicketStatus.RESOLVED, TicketStatus.CLOSED)),
         "all": Q(),

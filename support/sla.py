@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from partnerhub.expressions import column, table
 from support.business_time import add_business_seconds, business_seconds_between
-from support.choices import EventKind, SlaTarget
+from support.choices import ACTIVE_STATUSES, EventKind, SlaTarget
 from support.models import SlaClock, SlaPolicy, Ticket, TicketEvent
 
 Scope = SlaPolicy.Scope
@@ -69,6 +69,15 @@ def due_by(moment: dt.datetime, scopes=tuple(DUE_COLUMNS)) -> Q:
     for scope in scopes:
         condition |= Q(**{f"{DUE_COLUMNS[scope]}__lte": moment})
     return condition
+
+
+# A running clock due within this window (or overdue) puts its ticket in the "breaching" queues and filters.
+BREACHING_WINDOW = dt.timedelta(hours=4)
+
+
+def breaching(scopes=tuple(DUE_COLUMNS)) -> Q:
+    """Active tickets with a running clock of ``scopes`` due within ``BREACHING_WINDOW``, or overdue."""
+    return Q(status__in=ACTIVE_STATUSES) & due_by(timezone.now() + BREACHING_WINDOW, scopes)
 
 
 def refresh_due(ticket: Ticket) -> None:

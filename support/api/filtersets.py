@@ -7,20 +7,15 @@ empty list; bad values (``partner=abc``, ``escalated=maybe``, ``status=lost``) a
 
 from __future__ import annotations
 
-import datetime as dt
-
 import django_filters
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import Q
-from django.utils import timezone
 
 from partnerhub import access
 from partnerhub.api.filtersets import IdFilter, StrictBooleanFilter
 from support import sla
-from support.choices import ACTIVE_STATUSES, ArticleAudience, ArticleStatus, Priority, TicketStatus
+from support.choices import ArticleAudience, ArticleStatus, Priority, TicketStatus
 from support.models import Article, Customer, SlaPolicy, Ticket
-
-BREACHING_WINDOW = dt.timedelta(hours=4)
 
 
 def visible_clock_scopes(user) -> tuple[str, ...]:
@@ -28,11 +23,6 @@ def visible_clock_scopes(user) -> tuple[str, ...]:
     if access.is_vendor_staff(user):
         return tuple(SlaPolicy.Scope.values)
     return (SlaPolicy.Scope.FIRST_LINE,)
-
-
-def breaching(user) -> Q:
-    """Active tickets with a running clock of the scopes ``user`` may see due within four hours, or overdue."""
-    return Q(status__in=ACTIVE_STATUSES) & sla.due_by(timezone.now() + BREACHING_WINDOW, visible_clock_scopes(user))
 
 
 class TicketFilterSet(django_filters.FilterSet):
@@ -60,7 +50,7 @@ class TicketFilterSet(django_filters.FilterSet):
         return queryset.filter(escalated_at__isnull=not value)
 
     def filter_breaching(self, queryset, name, value):
-        condition = breaching(self.request.user)
+        condition = sla.breaching(visible_clock_scopes(self.request.user))
         return queryset.filter(condition) if value else queryset.exclude(condition)
 
     def filter_q(self, queryset, name, value):
