@@ -22,7 +22,6 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import slugify
-from django.utils.timesince import timesince
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -51,6 +50,7 @@ from partnerhub.errors import ConflictError, DomainError
 from partnerhub.forms import add_domain_error
 from partnerhub.models import Partner
 from partnerhub.pagination import Paginator
+from partnerhub.timesince import timesince
 from partnerhub.views.mixins import forbidden, portal_view, render_page_or_fragment
 
 # Shared helpers ------------------------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ def review_clock(application: PartnerApplication, now: datetime | None = None) -
     else:
         level = "ok"
     return {
-        "text": timesince(application.submitted_at, end, depth=1),
+        "text": timesince(application.submitted_at, end),
         "business_days": business_days,
         "level": level,
     }
