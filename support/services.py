@@ -375,14 +375,11 @@ def _set_status(ticket: Ticket, status: str, *, actor=None, customer=None, now=N
     if status == TicketStatus.RESOLVED:
         ticket.resolved_at = now
         fields.append("resolved_at")
-        sla.meet(ticket, Scope.FIRST_LINE, SlaTarget.FIRST_RESPONSE, now)
-        sla.meet(ticket, Scope.FIRST_LINE, SlaTarget.RESOLUTION, now)
-        sla.stop_scope(ticket, Scope.ESCALATION, now)
+        sla.stop_scopes(ticket, (Scope.FIRST_LINE, Scope.ESCALATION), now)
     if status == TicketStatus.CLOSED:
         ticket.closed_at = now
         fields.append("closed_at")
-        for scope in (Scope.FIRST_LINE, Scope.ESCALATION):
-            sla.stop_scope(ticket, scope, now)
+        sla.stop_scopes(ticket, (Scope.FIRST_LINE, Scope.ESCALATION), now)
     reopened = before in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and status == TicketStatus.OPEN
     if reopened:
         ticket.resolved_at = ticket.closed_at = None
@@ -412,7 +409,7 @@ def ticket_set_status(*, actor, ticket: Ticket, status: str, note: str = "") -> 
     was_escalated = ticket.status == TicketStatus.ESCALATED
     _set_status(ticket, status, actor=actor, note=note)
     if was_escalated and status in (TicketStatus.OPEN, TicketStatus.PENDING):
-        sla.stop_scope(ticket, Scope.ESCALATION, timezone.now())
+        sla.stop_scopes(ticket, (Scope.ESCALATION,), timezone.now())
         _event(ticket, EventKind.DE_ESCALATED, actor=actor, note=note)
     transaction.on_commit(lambda: notifications.status_changed(ticket.pk))
     return ticket

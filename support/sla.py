@@ -187,10 +187,11 @@ def meet(ticket: Ticket, scope: str, target: str, at: dt.datetime) -> None:
     refresh_due(ticket)
 
 
-def stop_scope(ticket: Ticket, scope: str, at: dt.datetime) -> None:
-    """Close every open clock of a scope (the vendor returned the ticket, or the ticket was resolved)."""
-    for target in (SlaTarget.FIRST_RESPONSE, SlaTarget.RESOLUTION):
-        _meet(ticket, scope, target, at)
+def stop_scopes(ticket: Ticket, scopes, at: dt.datetime) -> None:
+    """Close every open clock of ``scopes`` (the vendor returned the ticket, or it was resolved or closed)."""
+    for scope in scopes:
+        for target in (SlaTarget.FIRST_RESPONSE, SlaTarget.RESOLUTION):
+            _meet(ticket, scope, target, at)
     refresh_due(ticket)
 
 
