@@ -67,7 +67,8 @@ def call(app, path: str, headers: dict[str, str]) -> tuple[str, dict[str, str], 
 
 def print_queries(app, endpoint, explain_above: float | None = None) -> None:
     """Each statement of one request with its time; with ``explain_above``, PostgreSQL's plan of every statement
-    that took longer than that many milliseconds (``EXPLAIN (ANALYZE, BUFFERS)`` with the request's parameters)."""
+    that took longer than that many milliseconds and reads (``EXPLAIN (ANALYZE, BUFFERS)`` with the request's
+    parameters)."""
     from django.db import connection
 
     timings: list[tuple[float, str, tuple]] = []
@@ -83,7 +84,8 @@ def print_queries(app, endpoint, explain_above: float | None = None) -> None:
         call(app, endpoint.path, endpoint.headers)
     for ms, sql, params in timings:
         print(f"  {ms:7.2f} ms  {(sql % tuple(repr(p) for p in params))[:400]}")
-        if explain_above is not None and ms > explain_above:
+        # Reads only: EXPLAIN ANALYZE runs the statement, and a write would be made a second time.
+        if explain_above is not None and ms > explain_above and sql.lstrip().upper().startswith("SELECT"):
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
                 print("\n".join("             " + row[0] for row in cursor.fetchall()))
