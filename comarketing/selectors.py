@@ -128,14 +128,24 @@ def download_list(*, user) -> QuerySet[AssetDownload]:
 # MDF -----------------------------------------------------------------------------------------------------------
 
 
-def allocation_list(*, user, action: str = "view") -> QuerySet[FundAllocation]:
-    return FundAllocation.objects.for_user(user, action).select_related("program", "partner")
-
-
-def request_list(*, user, action: str = "view") -> QuerySet[FundRequest]:
-    return FundRequest.objects.for_user(user, action).select_related(
-        "allocation__program", "partner", "submitted_by", "decided_by"
+def allocation_list(*, user, action: str = "view", partner: Partner | None = None) -> QuerySet[FundAllocation]:
+    """Fund allocations in scope; of ``partner`` only when one is given."""
+    qs = (
+        FundAllocation.objects.for_user(user, action)
+        if partner is None
+        else FundAllocation.objects.for_partner(user, partner, action)
     )
+    return qs.select_related("program", "partner")
+
+
+def request_list(*, user, action: str = "view", partner: Partner | None = None) -> QuerySet[FundRequest]:
+    """Fund requests in scope; of ``partner`` only when one is given."""
+    qs = (
+        FundRequest.objects.for_user(user, action)
+        if partner is None
+        else FundRequest.objects.for_partner(user, partner, action)
+    )
+    return qs.select_related("allocation__program", "partner", "submitted_by", "decided_by")
 
 
 def access_request(*, user, pk, action: str = "view") -> FundRequest:
@@ -152,15 +162,15 @@ def access_proof(*, user, pk) -> ClaimProof:
 
 def balance_summary(*, user, partner: Partner) -> dict:
     """A partner's money at a glance: allocated, committed, claimed, paid, available, and what is pending."""
-    allocations = allocation_list(user=user).filter(partner=partner)
+    allocations = allocation_list(user=user, partner=partner)
     totals = allocations.aggregate(
         allocated=Sum("allocated"), committed=Sum("committed"), claimed=Sum("claimed"), paid=Sum("paid")
     )
     totals = {k: v or 0 for k, v in totals.items()}
     totals["available"] = totals["allocated"] - totals["committed"] - totals["claimed"] - totals["paid"]
     pending = (
-        request_list(user=user)
-        .filter(partner=partner, status=RequestStatus.SUBMITTED)
+        request_list(user=user, partner=partner)
+        .filter(status=RequestStatus.SUBMITTED)
         .aggregate(n=Count("id"), amount=Sum("planned_cost"))
     )
     totals["pending_requests"], totals["pending_amount"] = pending["n"], pending["amount"] or 0

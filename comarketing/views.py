@@ -479,7 +479,7 @@ REQUEST_ROW_FIELDS = (
 
 
 def _partner_requests(request):
-    return selectors.request_list(user=request.user).filter(partner=request.partner)
+    return selectors.request_list(user=request.user, partner=request.partner)
 
 
 @require_GET
@@ -487,7 +487,7 @@ def _partner_requests(request):
 def funds(request):
     """The partner's MDF balance with a chart, its funds by program, and its requests with claim deadlines."""
     summary = selectors.balance_summary(user=request.user, partner=request.partner)
-    allocations = selectors.allocation_list(user=request.user).filter(partner=request.partner)
+    allocations = selectors.allocation_list(user=request.user, partner=request.partner)
     chosen = request.GET.get("status", "")
     if chosen not in dict(REQUEST_FILTERS):
         chosen = ""
@@ -521,8 +521,8 @@ def funds(request):
 @portal_view(admin=True)
 def request_new(request):
     """A partner admin asks for funds for a planned activity."""
-    allocations = selectors.allocation_list(user=request.user, action="add").filter(
-        partner=request.partner, program__is_active=True
+    allocations = selectors.allocation_list(user=request.user, action="add", partner=request.partner).filter(
+        program__is_active=True
     )
     status = 200
     if request.method == "POST":

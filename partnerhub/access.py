@@ -244,6 +244,33 @@ def scope(queryset: models.QuerySet[M], user, action: str = "view") -> models.Qu
     return queryset
 
 
+def scope_to_partner(queryset: models.QuerySet[M], user, partner: Partner, action: str = "view") -> models.QuerySet[M]:
+    """``scope(queryset, user, action)`` narrowed to the rows of one partner.
+
+    For a partner that this layer read as a member partner of this very user (``member_partner_list``: the portal
+    reads the user's partners on every request), the partner-level permission is answered from that read:
+    ``access_partner`` holds for every member partner, ``administer_partner`` is ``user_administers``, read with
+    it. Then the rows are filtered by the partner's key alone, without the grant subquery. Vendor staff, other
+    users' partner objects and any other permission take the full scope.
+    """
+    model = queryset.model
+    field = getattr(model, "partner_field", None)
+    if field is None:
+        raise TypeError(f"{model.__name__} is not partner-owned; declare partner_field or use scope_partners().")
+    if _read_as_member(user, partner):
+        permission = _partner_permission(model, action)
+        if permission == "access_partner" or (
+            permission == "administer_partner" and getattr(partner, "user_administers", None) is True
+        ):
+            return queryset.filter(**{field: partner.pk})
+    return scope(queryset, user, action).filter(**{field: partner.pk})
+
+
+def _read_as_member(user, partner) -> bool:
+    """Whether ``partner`` was read by ``member_partners`` for ``user`` (a partner user) in this request."""
+    return getattr(partner, READ_FOR, None) == user.pk and is_authenticated(user) and not is_vendor_staff(user)
+
+
 def scope_partners(queryset: models.QuerySet[Partner], user, action: str = "view") -> models.QuerySet[Partner]:
     """Restrict a queryset of partners to those ``user`` may perform ``action`` on."""
     if is_authenticated(user) and user.is_superuser:

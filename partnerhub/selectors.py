@@ -35,10 +35,9 @@ def access_partner(*, user: User, pk, action: str = "view") -> Partner:
 
 
 def membership_list(*, user: User, partner: Partner | None = None, action: str = "view") -> QuerySet[Membership]:
-    qs = Membership.objects.for_user(user, action).select_related("user", "partner")
     if partner is not None:
-        qs = qs.filter(partner=partner)
-    return qs
+        return Membership.objects.for_partner(user, partner, action).select_related("user", "partner")
+    return Membership.objects.for_user(user, action).select_related("user", "partner")
 
 
 def access_membership(*, user: User, pk, action: str = "view", partner: Partner | None = None) -> Membership:
@@ -55,10 +54,9 @@ def partner_team(*, user: User, partner: Partner, people_only: bool = False) -> 
 
 
 def invitation_list(*, user: User, partner: Partner | None = None, action: str = "view") -> QuerySet[Invitation]:
-    qs = Invitation.objects.for_user(user, action).select_related("partner", "invited_by")
     if partner is not None:
-        qs = qs.filter(partner=partner)
-    return qs
+        return Invitation.objects.for_partner(user, partner, action).select_related("partner", "invited_by")
+    return Invitation.objects.for_user(user, action).select_related("partner", "invited_by")
 
 
 def access_invitation(*, user: User, pk, action: str = "view", partner: Partner | None = None) -> Invitation:

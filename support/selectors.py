@@ -51,9 +51,10 @@ def with_list_relations(qs: QuerySet[Ticket], user) -> QuerySet[Ticket]:
     return qs.select_related(*ticket_joins(user))
 
 
-def ticket_list(*, user, action: str = "view") -> QuerySet[Ticket]:
-    """Tickets in scope with what a list shows of them."""
-    return with_list_relations(Ticket.objects.for_user(user, action), user)
+def ticket_list(*, user, action: str = "view", partner: Partner | None = None) -> QuerySet[Ticket]:
+    """Tickets in scope with what a list shows of them; of ``partner`` only when one is given."""
+    qs = Ticket.objects.for_user(user, action) if partner is None else Ticket.objects.for_partner(user, partner, action)
+    return with_list_relations(qs, user)
 
 
 def access_ticket(*, user, pk, action: str = "view") -> Ticket:
@@ -131,7 +132,7 @@ def _desk_queues(user) -> dict[str, Q]:
 def desk(*, user, partner: Partner, queue: str = "open", search: str = "") -> QuerySet[Ticket]:
     """A partner's first-line desk: ``mine``, ``unassigned``, ``breaching`` (due within 4 h or breached),
     ``escalated``, ``open`` (every active ticket), ``resolved`` or ``all``."""
-    qs = ticket_list(user=user).filter(partner=partner)
+    qs = ticket_list(user=user, partner=partner)
     condition = _desk_queues(user).get(queue)
     if condition is not None:
         qs = qs.filter(condition)
@@ -291,7 +292,7 @@ def customer_list(*, user, partner: Partner) -> QuerySet:
     """The partner's end customers the user may see (the access layer decides)."""
     from support.models import Customer
 
-    return Customer.objects.for_user(user).filter(partner=partner)
+    return Customer.objects.for_partner(user, partner)
 
 
 def vendor_agents(*, limit: int = 100):
@@ -324,5 +325,5 @@ def desk_counts(*, user, partner: Partner) -> dict[str, int]:
     from django.db.models import Count
 
     queues = _desk_queues(user)
-    tickets = Ticket.objects.for_user(user, "view").filter(partner=partner)
+    tickets = Ticket.objects.for_partner(user, partner)
     return tickets.aggregate(**{queue: Count("pk", filter=queues[queue]) for queue in DESK_QUEUES})

@@ -344,7 +344,7 @@ PARTNER_ACTIONS = ("reply", "status", "assign", "priority", "escalate", "rate")
 
 def _partner_ticket(request, pk):
     """The ticket, if it belongs to the active partner and the user may see it; else 404."""
-    tickets = selectors.ticket_list(user=request.user).filter(partner=request.partner)
+    tickets = selectors.ticket_list(user=request.user, partner=request.partner)
     return access.access_object(tickets, request.user, pk)
 
 

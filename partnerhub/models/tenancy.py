@@ -11,6 +11,12 @@ class PartnerScopedQuerySet(models.QuerySet):
 
         return access.scope(self, user, action)
 
+    def for_partner(self, user, partner, action: str = "view"):
+        """``for_user(user, action).filter(partner=partner)``: the rows of one partner that ``user`` may act on."""
+        from partnerhub import access
+
+        return access.scope_to_partner(self, user, partner, action)
+
 
 class PartnerOwnedModel(models.Model):
     """Abstract base for every row that belongs to one partner.
