@@ -32,6 +32,7 @@ from django.http import Http404
 
 from partnerhub.choices import SIGN_IN_STATUSES
 from partnerhub.expressions import RowSQL, column, table
+from partnerhub.querysets import Among  # noqa: F401 (registers the pk__among lookup)
 
 if TYPE_CHECKING:
     from partnerhub.models import Partner
@@ -117,12 +118,15 @@ _ALL = "all"
 
 
 def _partners(ids) -> models.QuerySet[Partner]:
+    """The partners of a partner set. The granted keys are read first (``pk = ANY(ARRAY(grants))``): with
+    ``pk IN (grants)`` PostgreSQL may merge a channel manager's 100 grants with a walk of all 10,000 partners in
+    the list's key order, where reading the 100 keys and fetching those partners is a tenth of the work."""
     Partner = _partner_model()
     if ids is _NONE:
         return Partner.objects.none()
     if ids is _ALL:
         return Partner.objects.all()
-    return Partner.objects.filter(pk__in=ids)
+    return Partner.objects.filter(pk__among=ids)
 
 
 def _granted_partners(user, codename: str) -> models.QuerySet[Partner]:
@@ -280,7 +284,7 @@ def scope_partners(queryset: models.QuerySet[Partner], user, action: str = "view
         return queryset.none()
     if ids is _ALL:
         return queryset
-    return queryset.filter(pk__in=ids)
+    return queryset.filter(pk__among=ids)  # the granted keys first, as in _partners
 
 
 def scoped(model_or_queryset, user, action: str = "view") -> models.QuerySet:
