@@ -18,7 +18,7 @@ Who sees what:
 from __future__ import annotations
 
 import secrets
-from functools import wraps
+from functools import lru_cache, wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -32,6 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -179,19 +180,26 @@ def _download(attachment):
     return response
 
 
+@lru_cache(maxsize=64)
+def _month_names(language: str | None) -> tuple[str, ...]:
+    """dateformat's "M" for each month (index 1 to 12) in ``language``, translated once per process."""
+    return ("", *(str(MONTHS_3[month]).title() for month in range(1, 13)))
+
+
 class _Stamp:
     """A moment as a list row shows it: ``iso`` for ``<time datetime>``, ``title`` for the hover text (local time).
 
     Formatted here once per row: the same ``|date`` filters in the row templates cost more than the rest of
-    the cell."""
+    the cell. ``zone`` and ``months`` (``_month_names``) are looked up once per list by ``_mark_sla``: the active
+    time zone and language are request-local lookups that cost more than the formatting itself."""
 
     __slots__ = ("iso", "title")
 
-    def __init__(self, moment):
-        local = timezone.localtime(moment)
+    def __init__(self, moment, zone=None, months=None):
+        local = moment.astimezone(zone or timezone.get_current_timezone())  # timezone.localtime
         self.iso = local.isoformat()  # dateformat's "c"
         # dateformat's "M j, Y H:i e", without parsing the format on every row
-        month = MONTHS_3[local.month].title()
+        month = (months or _month_names(get_language()))[local.month]
         self.title = f"{month} {local.day}, {local.year:04d} {local.hour:02d}:{local.minute:02d} {local.tzname() or ''}"
 
 
@@ -199,14 +207,15 @@ def _mark_sla(tickets, now=None) -> None:
     """For the list columns: ``sla_state`` — breached (red), soon (< 1 h, amber) or ok — and short relative times
     (``sla_label``, ``updated_label``: one unit, "3 hours")."""
     now = now or timezone.now()
+    zone, months = timezone.get_current_timezone(), _month_names(get_language())
     for ticket in tickets:
         due = getattr(ticket, "sla_due", None)
         ticket.updated_label = timesince(ticket.updated_at, now)
-        ticket.updated_stamp = _Stamp(ticket.updated_at)
+        ticket.updated_stamp = _Stamp(ticket.updated_at, zone, months)
         ticket.escalated_label = timesince(ticket.escalated_at, now) if ticket.escalated_at else ""
-        ticket.escalated_stamp = _Stamp(ticket.escalated_at) if ticket.escalated_at else None
+        ticket.escalated_stamp = _Stamp(ticket.escalated_at, zone, months) if ticket.escalated_at else None
         ticket.sla_label = ""
-        ticket.sla_stamp = _Stamp(due) if due is not None else None
+        ticket.sla_stamp = _Stamp(due, zone, months) if due is not None else None
         if due is None:
             ticket.sla_state = ""
         elif due <= now:
