@@ -31,6 +31,17 @@ class Among(models.Lookup):
         return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
 
 
+def known_related(queryset: models.QuerySet, field_name: str, obj: models.Model) -> models.QuerySet:
+    """``queryset`` whose rows refer to ``obj`` itself for the foreign key ``field_name`` (every row's key must be
+    ``obj``'s, e.g. one partner's tickets), the way the rows of a related manager (``partner.tickets.all()``)
+    do: nothing is joined or built for it, and reading it asks nothing more of the database."""
+    field = queryset.model._meta.get_field(field_name)
+    clone = queryset.all()
+    # A new dict: clones share the one they were made from.
+    clone._known_related_objects = {**queryset._known_related_objects, field: {obj.pk: obj}}
+    return clone
+
+
 class KeysFirstQuerySet(models.QuerySet):
     def __getitem__(self, k):
         if isinstance(k, slice) and self._reads_keys_first(k):

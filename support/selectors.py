@@ -10,6 +10,7 @@ from django.utils.safestring import mark_safe
 
 from partnerhub import access
 from partnerhub.models import Partner
+from partnerhub.querysets import known_related
 from support import sla
 from support.choices import ACTIVE_STATUSES, ArticleAudience, ArticleStatus, TicketStatus, Visibility
 from support.models import (
@@ -41,20 +42,29 @@ STAFF_TICKET_JOINS = ("partner", "category")
 STAFF_TICKET_PREFETCHES = ("assignee", "requester_user", "requester_customer", "vendor_assignee")
 
 
-def with_list_relations(qs: QuerySet[Ticket], user) -> QuerySet[Ticket]:
+def with_list_relations(qs: QuerySet[Ticket], user, partner: Partner | None = None) -> QuerySet[Ticket]:
     """What a ticket list shows besides the ticket. Vendor staff read tickets across many partners: their people and
     customers come in one query per relation (constant per page) rather than as joins, which would make PostgreSQL
-    join (and hash on mostly empty customer ids) every ticket in scope before sorting a page."""
+    join (and hash on mostly empty customer ids) every ticket in scope before sorting a page.
+
+    A list of one ``partner``'s tickets does not join the partner: every row refers to the partner object given
+    (building the partner's columns for each of 50 rows cost more CPU than the rest of the row)."""
     qs = qs.select_related(None)
-    if access.is_vendor_staff(user):
-        return qs.select_related(*STAFF_TICKET_JOINS).prefetch_related(*STAFF_TICKET_PREFETCHES)
-    return qs.select_related(*ticket_joins(user))
+    staff = access.is_vendor_staff(user)
+    joins = STAFF_TICKET_JOINS if staff else ticket_joins(user)
+    if partner is not None:
+        qs = known_related(qs, "partner", partner)
+        joins = tuple(join for join in joins if join != "partner")
+    if staff:
+        return qs.select_related(*joins).prefetch_related(*STAFF_TICKET_PREFETCHES)
+    return qs.select_related(*joins)
 
 
 def ticket_list(*, user, action: str = "view", partner: Partner | None = None) -> QuerySet[Ticket]:
     """Tickets in scope with what a list shows of them; of ``partner`` only when one is given."""
-    qs = Ticket.objects.for_user(user, action) if partner is None else Ticket.objects.for_partner(user, partner, action)
-    return with_list_relations(qs, user)
+    if partner is None:
+        return with_list_relations(Ticket.objects.for_user(user, action), user)
+    return with_list_relations(Ticket.objects.for_partner(user, partner, action), user, partner)
 
 
 def access_ticket(*, user, pk, action: str = "view") -> Ticket:
