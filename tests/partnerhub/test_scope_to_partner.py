@@ -101,3 +101,19 @@ def test_a_suspended_partner_is_not_read_and_answers_nothing(rows, partner_a, ad
 def test_a_model_without_a_partner_key_is_refused(partner_a, admin_a):
     with pytest.raises(TypeError, match="not partner-owned"):
         access.scope_to_partner(Partner.objects.all(), admin_a, partner_a)
+
+
+def test_one_partners_tickets_refer_to_the_partner_in_hand(rows, partner_a, admin_a, django_assert_num_queries):
+    from support import selectors as support_selectors
+
+    held = read_partner(admin_a, partner_a)
+    page = support_selectors.ticket_list(user=admin_a, partner=held).order_by("-id")
+    assert '"partnerhub_partner"' not in str(page.query)  # not joined
+    tickets = list(page[:50])  # keys first, then the rows: the partner object survives both steps
+    assert len(tickets) == 2
+    with django_assert_num_queries(0):
+        assert all(ticket.partner is held for ticket in tickets)
+    fresh = Partner.objects.get(pk=partner_a.pk)  # a partner object not read for the user: the full scope
+    tickets = list(support_selectors.ticket_list(user=admin_a, partner=fresh).order_by("-id")[:50])
+    with django_assert_num_queries(0):
+        assert [ticket.partner for ticket in tickets] == [fresh, fresh]
