@@ -9,6 +9,7 @@ from comarketing import mdf
 from comarketing.choices import AssetKind
 from comarketing.models import AssetCategory
 from partnerhub.errors import DomainError
+from partnerhub.forms import PlainSelect, PlainTextInput
 
 ACTIVITY_TYPES = [
     ("", "Choose a type"),
@@ -35,13 +36,15 @@ class AssetFilterForm(forms.Form):
         max_length=200,
         required=False,
         strip=True,
-        widget=forms.TextInput(
+        widget=PlainTextInput(
             attrs={"type": "search", "placeholder": "Search titles, descriptions and tags", "autocomplete": "off"}
         ),
     )
-    kind = forms.ChoiceField(label="Kind", choices=[("", "All kinds"), *AssetKind.choices], required=False)
-    category = forms.ChoiceField(label="Category", required=False)
-    tag = forms.CharField(label="Tag", max_length=40, required=False, strip=True)
+    kind = forms.ChoiceField(
+        label="Kind", choices=[("", "All kinds"), *AssetKind.choices], required=False, widget=PlainSelect
+    )
+    category = forms.ChoiceField(label="Category", required=False, widget=PlainSelect)
+    tag = forms.CharField(label="Tag", max_length=40, required=False, strip=True, widget=PlainTextInput)
     cobrand = forms.BooleanField(label="Co-brandable only", required=False)
 
     def __init__(self, *args, **kwargs):
