@@ -84,3 +84,64 @@ def test_a_partial_keeps_a_bounded_number_of_argument_sets(monkeypatch):
 def test_misuse_is_a_syntax_error(source):
     with pytest.raises(TemplateSyntaxError):
         Template(source)
+
+
+def test_inline_include_renders_as_include_on_every_row():
+    import datetime
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    stamp = {"iso": now.isoformat(), "title": "Nov 28, 2026 10:00 UTC"}
+    tickets = [
+        {"sla_due": now, "sla_state": "breached", "sla_label": "2 hours", "sla_stamp": stamp},
+        {"sla_due": now + datetime.timedelta(minutes=30), "sla_state": "soon", "sla_label": "30 minutes"},
+        {"sla_due": now + datetime.timedelta(days=2), "sla_state": "ok", "sla_label": "2 days", "sla_stamp": stamp},
+        {"sla_due": None, "sla_state": "", "sla_label": ""},
+    ]
+    loop = '{% for ticket in tickets %}<td>{% TAG "support/_sla_due.html" %}</td>{% endfor %}'
+    included = render(loop.replace("TAG", "include"), tickets=tickets)
+    inlined = render(loop.replace("TAG", "inline_include"), tickets=tickets)
+    assert inlined == included
+    for text in ("2 hours late", "in 30 minutes", "in 2 days", "No SLA clock is running"):
+        assert text in inlined
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "{% inline_include support/_sla_due.html %}",
+        '{% inline_include "support/_sla_due.html" with ticket=x %}',
+        "{% inline_include \"support/_sla_due.html' %}",
+        "{% inline_include %}",
+    ],
+)
+def test_inline_include_takes_one_quoted_name(tag):
+    with pytest.raises(TemplateSyntaxError, match="one quoted template name"):
+        Template(tag)
+
+
+def test_inline_include_compiles_the_partial_from_the_including_templates_engine():
+    from django.template import Engine, TemplateDoesNotExist
+
+    engine = Engine(
+        loaders=[
+            (
+                "django.template.loaders.locmem.Loader",
+                {
+                    "row.html": "<b>{{ row }}</b>",
+                    "page.html": '{% for row in rows %}{% inline_include "row.html" %}{% endfor %}',
+                    "base.html": "[{% block x %}{% endblock %}]",
+                    "child.html": '{% extends "base.html" %}{% block x %}{{ row }}{% endblock %}',
+                    "bad.html": '{% inline_include "child.html" %}',
+                    "missing.html": '{% inline_include "nowhere.html" %}',
+                },
+            )
+        ],
+        builtins=["partnerhub.templatetags.partials"],
+    )
+    assert engine.get_template("page.html").render(Context({"rows": ["a", "<b>"]})) == "<b>a</b><b>&lt;b&gt;</b>"
+    with pytest.raises(TemplateSyntaxError, match="extends a template"):
+        engine.get_template("bad.html")
+    with pytest.raises(TemplateDoesNotExist):
+        engine.get_template("missing.html")
