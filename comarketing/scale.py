@@ -57,7 +57,8 @@ KINDS = [("pdf", 40), ("image", 20), ("slides", 15), ("video", 10), ("email_copy
 FORMATS = {
     "pdf": ("Datasheet", "application/pdf", "pdf"),
     "image": ("Banner", "image/png", "png"),
-    "slides": ("Presentation", "application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"),
+    # Seeded decks are PDF decks, which the library takes for presentations as it takes PowerPoint and OpenDocument.
+    "slides": ("Presentation", "application/pdf", "pdf"),
     "video": ("Video", "", ""),
     "email_copy": ("E-mail", "", ""),
     "social_copy": ("Social post", "", ""),
@@ -105,8 +106,9 @@ class _Sample:
 
 
 def _samples() -> dict[str, _Sample]:
-    """The files the seeded library and claims point to: a one-page PDF datasheet, a PNG banner (the size of
-    the image templates' regions), a card thumbnail and a proof-of-performance photo, each stored once (a
+    """The files the seeded library and claims point to: a one-page PDF datasheet, a one-slide PDF deck (16:9), a
+    PNG banner (the size of the image templates' regions), a card thumbnail and a proof-of-performance photo,
+    each stored once (a
     re-seed finds them). Rows share them, as a restored database shares nothing: only the rows differ."""
     import io
 
@@ -125,6 +127,7 @@ def _samples() -> dict[str, _Sample]:
 
     contents = {
         "pdf": ("scale/sample-datasheet.pdf", image((850, 1100), "#1d4ed8", "PDF", "Datasheet")),
+        "deck": ("scale/sample-deck.pdf", image((1280, 720), "#7c3aed", "PDF", "Presentation")),
         "png": ("scale/sample-banner.png", image((1200, 628), "#0f766e", "PNG", "Banner")),
         "thumbnail": ("scale/sample-thumbnail.png", image((480, 300), "#1d4ed8", "PNG", "Preview")),
         "proof": ("scale/sample-proof.png", image((800, 600), "#b45309", "PNG", "Event photo")),
@@ -242,8 +245,8 @@ def _assets(ctx, rng, partners, managers, samples) -> None:
     versions = []
     for asset in assets:
         _, content_type, extension = FORMATS[asset.kind]
-        # PDFs and images point to a stored sample file with a preview; decks name a file that is not stored.
-        sample = {"pdf": samples["pdf"], "image": samples["png"]}.get(asset.kind)
+        # Every kind with a file points to a stored sample file with a preview.
+        sample = {"pdf": samples["pdf"], "image": samples["png"], "slides": samples["deck"]}.get(asset.kind)
         for number in range(1, 2 + asset.pk % 3):
             digest = hashlib.sha256(f"{asset.pk}-{number}".encode()).hexdigest()
             versions.append(

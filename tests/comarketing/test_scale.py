@@ -105,8 +105,9 @@ def test_versions_and_claims_point_to_stored_files_with_their_size_and_digest(se
         with default_storage.open(name, "rb") as f:
             return f.read()
 
-    # PDF and image versions: a stored file whose size and digest the row states, and a PNG preview
-    with_files = AssetVersion.objects.filter(asset__kind__in=("pdf", "image"))
+    # PDF, image and deck versions: a stored file whose size and digest the row states, and a PNG preview
+    with_files = AssetVersion.objects.filter(asset__kind__in=("pdf", "image", "slides"))
+    assert with_files.filter(asset__kind="slides").exists()
     assert with_files.exists() and not with_files.filter(file="").exists() and not with_files.filter(thumbnail="")
     for version in with_files.distinct("file").order_by("file"):
         data = stored(version.file.name)
