@@ -128,13 +128,18 @@ def _samples() -> dict[str, _Sample]:
     contents = {
         "pdf": ("scale/sample-datasheet.pdf", image((850, 1100), "#1d4ed8", "PDF", "Datasheet")),
         "deck": ("scale/sample-deck.pdf", image((1280, 720), "#7c3aed", "PDF", "Presentation")),
+        "deck_thumbnail": ("scale/sample-deck-thumbnail.png", image((480, 270), "#7c3aed", "PNG", "Presentation")),
         "png": ("scale/sample-banner.png", image((1200, 628), "#0f766e", "PNG", "Banner")),
         "thumbnail": ("scale/sample-thumbnail.png", image((480, 300), "#1d4ed8", "PNG", "Preview")),
         "proof": ("scale/sample-proof.png", image((800, 600), "#b45309", "PNG", "Event photo")),
     }
     samples = {}
     for key, (name, data) in contents.items():
-        if not default_storage.exists(name):
+        if default_storage.exists(name):
+            # The rows state the stored file's size and digest: a PDF made now differs from it (its dates).
+            with default_storage.open(name, "rb") as stored:
+                data = stored.read()
+        else:
             name = default_storage.save(name, ContentFile(data))
         samples[key] = _Sample(name, len(data), hashlib.sha256(data).hexdigest())
     return samples
@@ -254,7 +259,9 @@ def _assets(ctx, rng, partners, managers, samples) -> None:
                     asset=asset,
                     number=number,
                     file=sample.name if sample else "",
-                    thumbnail=samples["thumbnail"].name if sample else "",
+                    thumbnail=samples["deck_thumbnail" if asset.kind == "slides" else "thumbnail"].name
+                    if sample
+                    else "",
                     content_type=content_type,
                     size=sample.size if sample else rng.randint(40_000, 8_000_000) if extension else 0,
                     original_name=f"asset-{asset.pk}-v{number}.{extension}" if extension else "",
