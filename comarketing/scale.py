@@ -3,7 +3,7 @@
 
 * Assets with one to three versions, a category and tags, shared with all partners, chosen tiers or chosen
   partners (guardian grants to their member groups), mostly published, some drafts, archived or expired;
-  search vectors filled with one UPDATE, the same expression as ``comarketing.services``. PDF and image
+  search vectors filled with one UPDATE, the same expression as ``comarketing.services``. PDF, image and deck
   versions point to stored sample files (with their real size and digest) and a preview thumbnail.
 * Four quarterly fund programs ending with the current quarter, an allocation per partner and program sized by
   tier, and about 60,000 requests in every state with their claims, each claim with a stored proof of
@@ -63,6 +63,8 @@ FORMATS = {
     "email_copy": ("E-mail", "", ""),
     "social_copy": ("Social post", "", ""),
 }
+# The stored sample file and preview (keys of ``_samples``) of each kind of asset that has a file.
+SAMPLES_OF_KIND = {"pdf": ("pdf", "thumbnail"), "image": ("png", "thumbnail"), "slides": ("deck", "deck_thumbnail")}
 ALLOCATION_BY_RANK = {1: Decimal("2000"), 2: Decimal("5000"), 3: Decimal("10000"), 4: Decimal("25000")}
 ACTIVITIES = [
     ("Webinar", "Webinar series on {t}"),
@@ -107,9 +109,9 @@ class _Sample:
 
 def _samples() -> dict[str, _Sample]:
     """The files the seeded library and claims point to: a one-page PDF datasheet, a one-slide PDF deck (16:9), a
-    PNG banner (the size of the image templates' regions), a card thumbnail and a proof-of-performance photo,
-    each stored once (a
-    re-seed finds them). Rows share them, as a restored database shares nothing: only the rows differ."""
+    PNG banner (the size of the image templates' regions), card thumbnails for documents and decks, and a
+    proof-of-performance photo, each stored once (a re-seed finds them). Rows share them, as a restored database
+    shares nothing: only the rows differ."""
     import io
 
     from django.core.files.base import ContentFile
@@ -250,8 +252,9 @@ def _assets(ctx, rng, partners, managers, samples) -> None:
     versions = []
     for asset in assets:
         _, content_type, extension = FORMATS[asset.kind]
-        # Every kind with a file points to a stored sample file with a preview.
-        sample = {"pdf": samples["pdf"], "image": samples["png"], "slides": samples["deck"]}.get(asset.kind)
+        # Every kind with a file points to a stored sample file and its preview.
+        keys = SAMPLES_OF_KIND.get(asset.kind)
+        sample, preview = (samples[keys[0]], samples[keys[1]]) if keys else (None, None)
         for number in range(1, 2 + asset.pk % 3):
             digest = hashlib.sha256(f"{asset.pk}-{number}".encode()).hexdigest()
             versions.append(
@@ -259,13 +262,11 @@ def _assets(ctx, rng, partners, managers, samples) -> None:
                     asset=asset,
                     number=number,
                     file=sample.name if sample else "",
-                    thumbnail=samples["deck_thumbnail" if asset.kind == "slides" else "thumbnail"].name
-                    if sample
-                    else "",
+                    thumbnail=preview.name if preview else "",
                     content_type=content_type,
-                    size=sample.size if sample else rng.randint(40_000, 8_000_000) if extension else 0,
-                    original_name=f"asset-{asset.pk}-v{number}.{extension}" if extension else "",
-                    sha256=sample.sha256 if sample else digest if extension else "",
+                    size=sample.size if sample else 0,
+                    original_name=f"asset-{asset.pk}-v{number}.{extension}" if sample else "",
+                    sha256=sample.sha256 if sample else "",
                     external_url=f"https://video.example/watch/{digest[:11]}" if asset.kind == "video" else "",
                     text_body=f"Subject: {asset.title}\n\nHello {{first_name}}, …"
                     if asset.kind in ("email_copy", "social_copy")
