@@ -175,24 +175,23 @@ def resume(ticket: Ticket, at: dt.datetime) -> None:
     refresh_due(ticket)
 
 
-def _meet(ticket: Ticket, scope: str, target: str, at: dt.datetime) -> None:
-    clocks = SlaClock.objects.filter(ticket=ticket, scope=scope, target=target, met_at__isnull=True)
+def _meet(ticket: Ticket, at: dt.datetime, **which) -> None:
+    """Close the open clocks of ``ticket`` chosen by ``which`` (lookups on the clock) at ``at``; a late one is
+    recorded as breached even if no check ran meanwhile. Then store the ticket's due times."""
+    clocks = SlaClock.objects.filter(ticket=ticket, met_at__isnull=True, **which)
     clocks.filter(breached_at__isnull=True, due_at__lt=at, paused_since__isnull=True).update(breached_at=at)
     clocks.update(met_at=at, paused_since=None)
+    refresh_due(ticket)
 
 
 def meet(ticket: Ticket, scope: str, target: str, at: dt.datetime) -> None:
-    """The target was reached at ``at``; a late one is recorded as breached even if no check ran meanwhile."""
-    _meet(ticket, scope, target, at)
-    refresh_due(ticket)
+    """The target was reached at ``at``."""
+    _meet(ticket, at, scope=scope, target=target)
 
 
 def stop_scopes(ticket: Ticket, scopes, at: dt.datetime) -> None:
     """Close every open clock of ``scopes`` (the vendor returned the ticket, or it was resolved or closed)."""
-    for scope in scopes:
-        for target in (SlaTarget.FIRST_RESPONSE, SlaTarget.RESOLUTION):
-            _meet(ticket, scope, target, at)
-    refresh_due(ticket)
+    _meet(ticket, at, scope__in=list(scopes))
 
 
 def check(now: dt.datetime | None = None) -> dict[str, int]:
