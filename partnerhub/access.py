@@ -87,6 +87,11 @@ def member_partners(user, permission: str = "access_partner") -> models.QuerySet
 READ_FOR = "_partnerhub_member_partner_of"  # set on partners read by member_partners for a user (user id)
 
 
+def _read_for(user, partner) -> bool:
+    """Whether ``partner`` is an object this layer read as a member partner of ``user`` (``READ_FOR``)."""
+    return is_authenticated(user) and getattr(partner, READ_FOR, None) == user.pk
+
+
 def member_partner_list(user, partner: Partner | None = None) -> list[Partner]:
     """``list(member_partners(user))``, narrowed to ``partner`` when one is given.
 
@@ -94,7 +99,7 @@ def member_partner_list(user, partner: Partner | None = None) -> list[Partner]:
     which the portal's middleware runs on every request, marks them) is taken as read: objects live for one
     request, so it is the same answer without a second query. Any other partner object is checked.
     """
-    if partner is not None and is_authenticated(user) and getattr(partner, READ_FOR, None) == user.pk:
+    if partner is not None and _read_for(user, partner):
         return [partner]
     partners = list(member_partners(user))
     if partner is not None:
@@ -272,7 +277,7 @@ def scope_to_partner(queryset: models.QuerySet[M], user, partner: Partner, actio
 
 def _read_as_member(user, partner) -> bool:
     """Whether ``partner`` was read by ``member_partners`` for ``user`` (a partner user) in this request."""
-    return getattr(partner, READ_FOR, None) == user.pk and is_authenticated(user) and not is_vendor_staff(user)
+    return _read_for(user, partner) and not is_vendor_staff(user)
 
 
 def scope_partners(queryset: models.QuerySet[Partner], user, action: str = "view") -> models.QuerySet[Partner]:
@@ -316,7 +321,7 @@ def can(user, action: str, obj: models.Model) -> bool:
     A partner that this layer read as a member partner of this very user (``member_partner_list``) answers
     without a query: it may be viewed, and it may be changed if the user administers it (read with it).
     """
-    if isinstance(obj, _partner_model()) and is_authenticated(user) and getattr(obj, READ_FOR, None) == user.pk:
+    if isinstance(obj, _partner_model()) and _read_for(user, obj):
         if action == "view":
             return True
         if action == "change" and hasattr(obj, "user_administers"):
