@@ -191,7 +191,8 @@ def asset_library(request):
     assets = (
         selectors.search_assets(assets, chosen["q"])
         .select_related("category", "current_version")
-        .prefetch_related("tags")
+        # A plain list on each asset: ``asset.tags.all`` would build a related manager and a queryset per card.
+        .prefetch_related(Prefetch("tags", to_attr="tag_list"))
         .defer("current_version__html_template", "current_version__text_body", "search_vector")
     )
     page = Paginator(assets, ASSET_PAGE_SIZE, count_limit=ASSET_COUNT_LIMIT).get_page(request.GET.get("page"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -215,6 +216,24 @@ def test_filters_by_kind_category_and_tag_and_refuses_an_unknown_kind(rep_a, mak
     refused = client.get(url, {"kind": "spreadsheet"})
     assert refused.status_code == 400
     assert "Choose one of the listed options." in refused.content.decode()
+
+
+def test_each_card_lists_its_own_tags_as_filter_links(rep_a, make_asset):
+    tagged = make_asset("Zero trust brochure")
+    tagged.tags.add(Tag.objects.create(name="zero trust"), Tag.objects.create(name="cloud"))
+    make_asset("Untagged banner", kind=AssetKind.IMAGE)
+
+    page = browser(rep_a).get(reverse("comarketing:assets")).content.decode()
+
+    cards = {
+        re.search(r'<h3 class="cm-card__title"><a [^>]+>([^<]+)</a>', card).group(1): card
+        for card in page.split('<li class="card cm-card">')[1:]
+    }
+    assert set(cards) == {"Zero trust brochure", "Untagged banner"}
+    chips = cards["Zero trust brochure"]
+    assert '<a class="cm-chip" href="?tag=cloud">cloud</a>' in chips
+    assert '<a class="cm-chip" href="?tag=zero%20trust">zero trust</a>' in chips
+    assert 'aria-label="Tags"' not in cards["Untagged banner"]
 
 
 def test_expired_draft_and_future_assets_are_hidden_from_partners(rep_a, make_asset):
