@@ -34,6 +34,8 @@ from support.selectors import PARTNER_TICKET_JOINS
 QUERIES_HEADER = "X-DB-Queries"
 DB_TIME_HEADER = "X-DB-Time"
 CEILING_ROWS = 50
+# A word in no partner, article or asset: the "no match" pages measure what a page costs before it has rows.
+NO_MATCH = "zyxwvut"
 BENCH_KEY_NAME = "make bench"
 PARTNER_OPS_USERNAME = "bench-partner-ops"
 
@@ -426,6 +428,15 @@ def endpoints(actors: Actors) -> list[Endpoint]:
             **marked("kb"),
         ),
         Endpoint(
+            "Portal KB search, no match (fixed cost), partner admin",
+            f"/kb/?q={NO_MATCH}",
+            portal,
+            "article",
+            "page",
+            "a word no article has: the page without results",
+            expect=[f"No articles match “{NO_MATCH}”"],
+        ),
+        Endpoint(
             f"Portal asset search “{ASSET_SEARCH}”, partner admin",
             f"/marketing/assets/?q={ASSET_SEARCH}",
             portal,
@@ -433,6 +444,15 @@ def endpoints(actors: Actors) -> list[Endpoint]:
             "list",
             f"live assets shared with it, of {assets:,}",
             **marked("assets"),
+        ),
+        Endpoint(
+            "Portal asset search, no match (fixed cost), partner admin",
+            f"/marketing/assets/?q={NO_MATCH}",
+            portal,
+            "asset",
+            "page",
+            "a word no asset has: the page without results",
+            expect=[f"No assets match “{NO_MATCH}”"],
         ),
         Endpoint(
             f"API asset list ?q={ASSET_SEARCH}, partner admin",
@@ -487,6 +507,15 @@ def endpoints(actors: Actors) -> list[Endpoint]:
         ),
         Endpoint("Portal team page, partner admin", "/team/", portal, "membership", "list", "own partner's team"),
         Endpoint("Console partner list, channel manager", "/console/partnerhub/partner/", console, "partner", "list"),
+        Endpoint(
+            "Console partner list, no match (fixed cost), channel manager",
+            f"/console/partnerhub/partner/?q={NO_MATCH}",
+            console,
+            "partner",
+            "page",
+            "a search no partner matches: the change list without rows",
+            expect=["0 partners"],
+        ),
         Endpoint(
             "API partner detail, channel manager",
             f"/api/v1/partners/{actors.partner_id}/",

@@ -215,6 +215,16 @@ def test_every_benchmarked_endpoint_answers_with_the_prepared_actors(bench_mode,
     assert len(seen["Ceiling: 50 tickets, bare DRF"].json()) == bench.CEILING_ROWS
     assert len(seen["Ceiling: 50 assets, bare DRF"].json()) == 50
     assert seen[f"API asset list ?q={comarketing_scale.ASSET_SEARCH}, partner admin"].json()["results"]
+    # The fixed-cost pages are the same pages with no results
+    kb = seen["Portal KB search, no match (fixed cost), partner admin"].content.decode()
+    assert 'aria-label="Results for' not in kb
+    kb_search = seen[f"Portal KB search “{support_scale.KB_SEARCH}”, partner admin"].content.decode()
+    assert 'aria-label="Results for' in kb_search
+    assets = seen["Portal asset search, no match (fixed cost), partner admin"].content.decode()
+    assert "0 results" in assets and 'class="cm-grid"' not in assets
+    console = seen["Console partner list, no match (fixed cost), channel manager"].content.decode()
+    assert "0 partners" in console and "/change/" not in console
+    assert "/change/" in seen["Console partner list, channel manager"].content.decode()
 
 
 def test_the_bench_check_refuses_another_partners_rows_and_empty_lists():
