@@ -130,22 +130,14 @@ def download_list(*, user) -> QuerySet[AssetDownload]:
 
 def allocation_list(*, user, action: str = "view", partner: Partner | None = None) -> QuerySet[FundAllocation]:
     """Fund allocations in scope; of ``partner`` only when one is given."""
-    qs = (
-        FundAllocation.objects.for_user(user, action)
-        if partner is None
-        else FundAllocation.objects.for_partner(user, partner, action)
-    )
-    return qs.select_related("program", "partner")
+    return FundAllocation.objects.for_user(user, action, partner).select_related("program", "partner")
 
 
 def request_list(*, user, action: str = "view", partner: Partner | None = None) -> QuerySet[FundRequest]:
     """Fund requests in scope; of ``partner`` only when one is given."""
-    qs = (
-        FundRequest.objects.for_user(user, action)
-        if partner is None
-        else FundRequest.objects.for_partner(user, partner, action)
+    return FundRequest.objects.for_user(user, action, partner).select_related(
+        "allocation__program", "partner", "submitted_by", "decided_by"
     )
-    return qs.select_related("allocation__program", "partner", "submitted_by", "decided_by")
 
 
 def access_request(*, user, pk, action: str = "view") -> FundRequest:

@@ -69,7 +69,7 @@ def flag_visibility(*, user, applications) -> tuple[set[int], set[int]]:
 
 
 def checklist_of(*, user, partner: Partner) -> list[ChecklistItem]:
-    return list(ChecklistItem.objects.for_partner(user, partner).order_by("position", "id"))
+    return list(ChecklistItem.objects.for_user(user, partner=partner).order_by("position", "id"))
 
 
 def checklist_items(*, user, action: str = "view") -> QuerySet[ChecklistItem]:
@@ -127,7 +127,7 @@ def document_list(*, user, action: str = "view") -> QuerySet[PartnerDocument]:
 
 
 def integration_credential(*, user, partner: Partner) -> IntegrationCredential | None:
-    return IntegrationCredential.objects.for_partner(user, partner).first()
+    return IntegrationCredential.objects.for_user(user, partner=partner).first()
 
 
 def delivery_list(*, user) -> QuerySet[WebhookDelivery]:

@@ -35,9 +35,7 @@ def access_partner(*, user: User, pk, action: str = "view") -> Partner:
 
 
 def membership_list(*, user: User, partner: Partner | None = None, action: str = "view") -> QuerySet[Membership]:
-    if partner is not None:
-        return Membership.objects.for_partner(user, partner, action).select_related("user", "partner")
-    return Membership.objects.for_user(user, action).select_related("user", "partner")
+    return Membership.objects.for_user(user, action, partner).select_related("user", "partner")
 
 
 def access_membership(*, user: User, pk, action: str = "view", partner: Partner | None = None) -> Membership:
@@ -54,9 +52,7 @@ def partner_team(*, user: User, partner: Partner, people_only: bool = False) -> 
 
 
 def invitation_list(*, user: User, partner: Partner | None = None, action: str = "view") -> QuerySet[Invitation]:
-    if partner is not None:
-        return Invitation.objects.for_partner(user, partner, action).select_related("partner", "invited_by")
-    return Invitation.objects.for_user(user, action).select_related("partner", "invited_by")
+    return Invitation.objects.for_user(user, action, partner).select_related("partner", "invited_by")
 
 
 def access_invitation(*, user: User, pk, action: str = "view", partner: Partner | None = None) -> Invitation:

@@ -62,9 +62,7 @@ def with_list_relations(qs: QuerySet[Ticket], user, partner: Partner | None = No
 
 def ticket_list(*, user, action: str = "view", partner: Partner | None = None) -> QuerySet[Ticket]:
     """Tickets in scope with what a list shows of them; of ``partner`` only when one is given."""
-    if partner is None:
-        return with_list_relations(Ticket.objects.for_user(user, action), user)
-    return with_list_relations(Ticket.objects.for_partner(user, partner, action), user, partner)
+    return with_list_relations(Ticket.objects.for_user(user, action, partner), user, partner)
 
 
 def access_ticket(*, user, pk, action: str = "view") -> Ticket:
@@ -302,7 +300,7 @@ def customer_list(*, user, partner: Partner) -> QuerySet:
     """The partner's end customers the user may see (the access layer decides)."""
     from support.models import Customer
 
-    return Customer.objects.for_partner(user, partner)
+    return Customer.objects.for_user(user, partner=partner)
 
 
 def vendor_agents(*, limit: int = 100):
@@ -335,5 +333,5 @@ def desk_counts(*, user, partner: Partner) -> dict[str, int]:
     from django.db.models import Count
 
     queues = _desk_queues(user)
-    tickets = Ticket.objects.for_partner(user, partner)
+    tickets = Ticket.objects.for_user(user, partner=partner)
     return tickets.aggregate(**{queue: Count("pk", filter=queues[queue]) for queue in DESK_QUEUES})

@@ -6,15 +6,13 @@ from django.db import models
 class PartnerScopedQuerySet(models.QuerySet):
     """Queryset for partner-owned rows. ``for_user`` is the only way views read them."""
 
-    def for_user(self, user, action: str = "view"):
+    def for_user(self, user, action: str = "view", partner=None):
+        """The rows ``user`` may perform ``action`` on; with ``partner``, that partner's rows only (which the access
+        layer may answer from the portal's read of the user's partners, without the grant subquery)."""
         from partnerhub import access
 
-        return access.scope(self, user, action)
-
-    def for_partner(self, user, partner, action: str = "view"):
-        """``for_user(user, action).filter(partner=partner)``: the rows of one partner that ``user`` may act on."""
-        from partnerhub import access
-
+        if partner is None:
+            return access.scope(self, user, action)
         return access.scope_to_partner(self, user, partner, action)
 
 

@@ -1,6 +1,6 @@
-"""``access.scope_to_partner`` (``for_partner``): one partner's rows, with the permission answered from the
-portal's read of the user's partners when it can be, and always the same rows as ``for_user`` narrowed to the
-partner."""
+"""``access.scope_to_partner`` (``for_user(user, action, partner)``): one partner's rows, with the permission
+answered from the portal's read of the user's partners when it can be, and always the same rows as the full scope
+narrowed to the partner."""
 
 import pytest
 
@@ -46,25 +46,25 @@ def test_the_same_rows_as_the_full_scope_for_every_role(
         for partner in (partner_a, partner_b):
             want = expected(model, user, partner, action)
             fresh = Partner.objects.get(pk=partner.pk)
-            assert ids(model.objects.for_partner(user, fresh, action)) == want, (user.username, partner.slug)
+            assert ids(model.objects.for_user(user, action, fresh)) == want, (user.username, partner.slug)
             for holder in (admin_a, rep_a, admin_b):
                 if Membership.objects.filter(user=holder, partner=partner, is_active=True).exists():
                     held = read_partner(holder, partner)
-                    got = ids(model.objects.for_partner(user, held, action))
+                    got = ids(model.objects.for_user(user, action, held))
                     assert got == want, (model.__name__, action, user.username, holder.username, partner.slug)
 
 
 def test_a_partner_read_for_the_user_is_filtered_by_its_key_alone(rows, partner_a, admin_a, rep_a):
     held = read_partner(admin_a, partner_a)
     for model, action in ((Membership, "view"), (Invitation, "view"), (Ticket, "change"), (Membership, "delete")):
-        qs = model.objects.for_partner(admin_a, held, action)
+        qs = model.objects.for_user(admin_a, action, held)
         assert GRANTS not in str(qs.query), (model.__name__, action)
         assert ids(qs) == expected(model, admin_a, partner_a, action)
 
     rep_held = read_partner(rep_a, partner_a)
-    assert GRANTS not in str(Membership.objects.for_partner(rep_a, rep_held).query)
+    assert GRANTS not in str(Membership.objects.for_user(rep_a, partner=rep_held).query)
     # A rep does not administer the partner: an admin-only list takes the full scope, and it is empty.
-    invitations = Invitation.objects.for_partner(rep_a, rep_held)
+    invitations = Invitation.objects.for_user(rep_a, partner=rep_held)
     assert GRANTS in str(invitations.query)
     assert not invitations.exists()
 
@@ -72,11 +72,12 @@ def test_a_partner_read_for_the_user_is_filtered_by_its_key_alone(rows, partner_
 def test_another_users_partner_object_takes_the_full_scope(rows, partner_a, admin_a, admin_b, manager_a, rep_a):
     held = read_partner(admin_a, partner_a)
     for user in (admin_b, manager_a, rep_a):
-        qs = Membership.objects.for_partner(user, held)
+        qs = Membership.objects.for_user(user, partner=held)
         assert GRANTS in str(qs.query) or access.is_vendor_staff(user)
-    assert not Membership.objects.for_partner(admin_b, held).exists()
-    assert not Invitation.objects.for_partner(rep_a, held).exists()
-    assert ids(Membership.objects.for_partner(manager_a, held)) == expected(Membership, manager_a, partner_a, "view")
+    assert not Membership.objects.for_user(admin_b, partner=held).exists()
+    assert not Invitation.objects.for_user(rep_a, partner=held).exists()
+    got = ids(Membership.objects.for_user(manager_a, partner=held))
+    assert got == expected(Membership, manager_a, partner_a, "view")
 
 
 def test_vendor_staff_who_are_also_members_take_the_staff_scope(rows, partner_a, rep_a):
@@ -85,8 +86,8 @@ def test_vendor_staff_who_are_also_members_take_the_staff_scope(rows, partner_a,
     rep_a.is_staff = True
     rep_a.save(update_fields=["is_staff"])
     held = read_partner(rep_a, partner_a)
-    assert ids(Membership.objects.for_partner(rep_a, held)) == expected(Membership, rep_a, partner_a, "view") == []
-    assert ids(Ticket.objects.for_partner(rep_a, held)) == expected(Ticket, rep_a, partner_a, "view") == []
+    assert ids(Membership.objects.for_user(rep_a, partner=held)) == expected(Membership, rep_a, partner_a, "view") == []
+    assert ids(Ticket.objects.for_user(rep_a, partner=held)) == expected(Ticket, rep_a, partner_a, "view") == []
 
 
 def test_a_suspended_partner_is_not_read_and_answers_nothing(rows, partner_a, admin_a, manager_a):
@@ -94,8 +95,8 @@ def test_a_suspended_partner_is_not_read_and_answers_nothing(rows, partner_a, ad
     assert partner_a.pk not in [p.pk for p in selectors.user_partners(user=admin_a)]
     fresh = Partner.objects.get(pk=partner_a.pk)
     assert fresh.status == PartnerStatus.SUSPENDED
-    assert not Membership.objects.for_partner(admin_a, fresh).exists()
-    assert not Ticket.objects.for_partner(admin_a, fresh).exists()
+    assert not Membership.objects.for_user(admin_a, partner=fresh).exists()
+    assert not Ticket.objects.for_user(admin_a, partner=fresh).exists()
 
 
 def test_a_model_without_a_partner_key_is_refused(partner_a, admin_a):
