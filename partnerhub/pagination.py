@@ -8,7 +8,8 @@ list and their number is the count. Longer lists and later pages are counted as 
 With ``count_limit``, a long list (a search for a common word matches thousands of rows) is counted up to the
 cap and no further: ``count_capped`` says the list holds more than ``count_limit`` rows, and pages are
 numbered up to the cap, with a next page after the last one the cap covers. A page past the cap is counted in
-full, so that its numbers and its "next" stay exact.
+full, so that its numbers and its "next" stay exact. A list that is not a queryset counts up to the cap with
+its own ``count_up_to(n)`` (``support.selectors.ArticleSearch``).
 """
 
 from __future__ import annotations
@@ -52,9 +53,14 @@ class Paginator(DjangoPaginator):
     @cached_property
     def count(self) -> int:
         limit = self.count_limit
-        if limit is None or self._wanted * self.per_page > limit or not hasattr(self.object_list, "query"):
+        count_up_to = getattr(self.object_list, "count_up_to", None)
+        if count_up_to is None and hasattr(self.object_list, "query"):
+            # Only the keys, unordered, of at most one row past the cap: no ranking, no joins for the rows shown.
+            def count_up_to(n):
+                return self.object_list.order_by().values("pk")[:n].count()
+
+        if limit is None or self._wanted * self.per_page > limit or count_up_to is None:
             return super().count
-        # Only the keys, unordered, of at most one row past the cap: no ranking, no joins for the rows shown.
-        counted = self.object_list.order_by().values("pk")[: limit + 1].count()
+        counted = count_up_to(limit + 1)
         self.count_capped = counted > limit
         return counted

@@ -168,18 +168,23 @@ def agent_queue(*, user, queue: str = "open") -> QuerySet[Ticket]:
 
 
 def _partner_articles_q(partners) -> Q:
+    """The audience rule of articles for ``partners``. Tiers and grants are subqueries, not joins, so each article
+    is one row: the lists need no ``DISTINCT``, and a search ranks its matches in the pass that finds them."""
     partner_ids = [p.pk for p in partners]
     tier_ids = [p.tier_id for p in partners if p.tier_id]
     group_ids = [p.members_group_id for p in partners]
     granted = ArticleGroupObjectPermission.objects.filter(
         group_id__in=group_ids, permission__codename="view_article"
     ).values("content_object_id")
-    return (
+    rule = (
         Q(partner_id__in=partner_ids)
         | Q(partner__isnull=True, audience=ArticleAudience.ALL)
-        | Q(partner__isnull=True, audience=ArticleAudience.TIERS, tiers__in=tier_ids)
         | Q(partner__isnull=True, audience=ArticleAudience.PARTNERS, pk__in=granted)
     )
+    if tier_ids:
+        for_tiers = Article.tiers.through.objects.filter(tier_id__in=tier_ids).values("article_id")
+        rule |= Q(partner__isnull=True, audience=ArticleAudience.TIERS, pk__in=for_tiers)
+    return rule
 
 
 def articles_for_partner(partner: Partner, *, customers: bool = False) -> QuerySet[Article]:
@@ -187,12 +192,12 @@ def articles_for_partner(partner: Partner, *, customers: bool = False) -> QueryS
     qs = Article.objects.filter(status=ArticleStatus.PUBLISHED).filter(_partner_articles_q([partner]))
     if customers:
         qs = qs.filter(customer_visible=True)
-    return qs.distinct()
+    return qs
 
 
 def article_list(*, user, partner: Partner | None = None) -> QuerySet[Article]:
     """Articles a signed-in person may read: vendor staff all; partner users their partners' visible ones
-    (only ``partner`` when given — the portal's active partner)."""
+    (only ``partner`` when given — the portal's active partner). Each article once, without ``DISTINCT``."""
     if access.is_vendor_staff(user) and (user.is_superuser or user.has_perm("support.view_article")):
         if access.sees_all_partners(user):
             return Article.objects.all()
@@ -203,7 +208,7 @@ def article_list(*, user, partner: Partner | None = None) -> QuerySet[Article]:
     partners = access.member_partner_list(user, partner)
     if not partners:
         return Article.objects.none()
-    return Article.objects.filter(status=ArticleStatus.PUBLISHED).filter(_partner_articles_q(partners)).distinct()
+    return Article.objects.filter(status=ArticleStatus.PUBLISHED).filter(_partner_articles_q(partners))
 
 
 def article_list_with_own(*, user) -> QuerySet[Article]:
@@ -221,23 +226,31 @@ def access_article(*, user, pk, partner: Partner | None = None) -> Article:
     return _get_article(article_list(user=user, partner=partner), pk)
 
 
-def search_articles(articles: QuerySet[Article], text: str, *, limit: int = 20) -> list[Article]:
-    """Full-text search with ranking and highlighted snippets (``article.headline``)."""
+def _ranked_keys(articles: QuerySet[Article], query: SearchQuery) -> QuerySet:
+    """The keys of the matches of ``query`` among ``articles``, best first (ties: newest key first)."""
+    matches = articles.filter(search_vector=query)
+    if matches.query.distinct:
+        # Rows may repeat: rank each matching key once.
+        matches = Article.objects.filter(pk__in=matches.values("pk"))
+    # Ranked in the pass that finds the matches: the keys and vectors alone, never the bodies.
+    return matches.annotate(rank=SearchRank(F("search_vector"), query)).order_by("-rank", "-id").values("pk")
+
+
+def search_articles(articles: QuerySet[Article], text: str, *, limit: int = 20, offset: int = 0) -> list[Article]:
+    """Full-text search with ranking and highlighted snippets (``article.headline``): the ``limit`` best matches
+    after the first ``offset``."""
     text = (text or "").strip()
     if not text:
-        return list(articles.order_by("-published_at", "-id")[:limit])
+        return list(articles.order_by("-published_at", "-id")[offset : offset + limit])
     query = SearchQuery(text, config="english", search_type="websearch")
-    ids = articles.filter(search_vector=query).values("pk")
-    rank = SearchRank(F("search_vector"), query)
-    # The best matches' keys first, ranked on the keys and vectors alone; then only those articles are read in
-    # full, with their category and a snippet (sorting every match with its body costs more than ranking it).
-    best = Article.objects.filter(pk__in=ids).annotate(rank=rank).order_by("-rank", "-id").values("pk")[:limit]
+    best = _ranked_keys(articles, query)[offset : offset + limit]
+    # Only the page's articles are read in full, with their category and a snippet.
     plain_body = Func(F("body"), Value("<[^>]+>"), Value(" "), Value("g"), function="regexp_replace")
     found = list(
         Article.objects.filter(pk__among=best)
         .select_related("category")  # shown with every result
         .annotate(
-            rank=rank,
+            rank=SearchRank(F("search_vector"), query),
             raw_headline=SearchHeadline(
                 plain_body,
                 query,
@@ -249,11 +262,42 @@ def search_articles(articles: QuerySet[Article], text: str, *, limit: int = 20) 
                 max_fragments=2,
             ),
         )
-        .order_by("-rank", "-id")[:limit]
+        .order_by("-rank", "-id")
     )
     for article in found:
         article.headline = highlight(article.raw_headline)
     return found
+
+
+class ArticleSearch:
+    """The matches of a search among ``articles``, for ``partnerhub.pagination.Paginator``: a slice is one page of
+    ``search_articles`` (ranked, with snippets), and the matches are counted without ranking them, up to a cap
+    when the paginator has one (``count_up_to``)."""
+
+    def __init__(self, articles: QuerySet[Article], text: str):
+        self.articles = articles
+        self.text = text.strip()
+        self.query = SearchQuery(self.text, config="english", search_type="websearch")
+
+    def _matching_keys(self) -> QuerySet:
+        return self.articles.filter(search_vector=self.query).order_by().values("pk")
+
+    def count(self) -> int:
+        return self._matching_keys().count()
+
+    def count_up_to(self, limit: int) -> int:
+        return self._matching_keys()[:limit].count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, k):
+        if not isinstance(k, slice) or k.step is not None:
+            raise TypeError("ArticleSearch is read a page at a time, with a slice.")
+        start = k.start or 0
+        if k.stop is None or start < 0 or k.stop < start:
+            raise ValueError("ArticleSearch needs a bounded slice.")
+        return search_articles(self.articles, self.text, limit=k.stop - start, offset=start)
 
 
 _MARK_ON, _MARK_OFF = "\x02", "\x03"

@@ -67,6 +67,8 @@ from support.models import Category
 
 PAGE_SIZE = 50
 KB_PAGE_SIZE = 20
+KB_COUNT_LIMIT = 1000  # a search counts its matches up to here ("more than 1,000")
+KB_OWN_LATEST = 5  # the team's own articles in the knowledge base's side card
 SOON_SECONDS = 60 * 60
 SORTS = {
     "due": ("SLA due", (F("sla_due").asc(nulls_last=True), "-id")),
@@ -465,26 +467,46 @@ def attachment(request, pk: int):
 @require_GET
 @partner_page(staff_url=lambda: reverse("console:index"))
 def kb(request):
-    """Articles the active partner may read: ranked search with highlighted snippets, filtered by category."""
+    """Articles the active partner may read: ranked search with highlighted snippets, a page at a time, filtered
+    by category. Its admins also see their team's own articles, drafts included (``?mine=1``: all of them)."""
     articles = selectors.article_list(user=request.user, partner=request.partner).select_related("category")
     categories = list(Category.objects.all())
     chosen = next((c for c in categories if c.slug == request.GET.get("category")), None)
     if chosen is not None:
         articles = articles.filter(category=chosen)
     search = (request.GET.get("q") or "").strip()[:200]
-    context = {"search": search, "categories": categories, "category": chosen}
+    is_admin = portal.is_partner_admin(request)
+    mine = is_admin and not search and request.GET.get("mine") == "1"
+    state = {"q": search, "category": chosen.slug if chosen else "", "mine": "1" if mine else ""}
+    context = {
+        "search": search,
+        "categories": categories,
+        "category": chosen,
+        "mine": mine,
+        "query": urlencode({k: v for k, v in state.items() if v}),
+    }
+    number = request.GET.get("page")
     if search:
-        context["results"] = selectors.search_articles(articles, search, limit=50)
+        results = selectors.ArticleSearch(articles, search)
+        context["page"] = Paginator(results, KB_PAGE_SIZE, count_limit=KB_COUNT_LIMIT).get_page(number)
+    elif mine:
+        own = selectors.own_articles(user=request.user, partner=request.partner)
+        if chosen is not None:
+            own = own.filter(category=chosen)
+        context["page"] = Paginator(
+            own.defer("body", "search_vector").order_by("-updated_at", "-id"), KB_PAGE_SIZE
+        ).get_page(number)
     else:
-        context["page"] = Paginator(articles.order_by("-published_at", "-id"), KB_PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
-        context["query"] = urlencode({"category": chosen.slug} if chosen else {})
-    if portal.is_partner_admin(request):
+        context["page"] = Paginator(articles.order_by("-published_at", "-id"), KB_PAGE_SIZE).get_page(number)
+    if is_admin:
+        # The latest few in the side card; all of them are a click away (``?mine=1``).
         context["show_own"] = True
-        context["own_articles"] = selectors.own_articles(user=request.user, partner=request.partner).order_by(
-            "-updated_at", "-id"
-        )[:50]
+        context["own_articles"] = list(
+            selectors.own_articles(user=request.user, partner=request.partner)
+            .select_related(None)
+            .only("id", "partner_id", "title", "status")
+            .order_by("-updated_at", "-id")[:KB_OWN_LATEST]
+        )
     return render(request, "support/kb.html", context)
 
 

@@ -507,11 +507,11 @@ def test_kb_lists_searches_and_filters_by_category(partner_a, rep_a, vendor_writ
     titles = [a.title for a in listing.context["page"].object_list]
     assert sorted(titles) == ["Factory reset a router", "Voicemail setup"]
     found = client.get("/kb/", {"q": "reset"})
-    assert found.context["results"][0].title == "Factory reset a router"  # a title match ranks first
+    assert found.context["page"][0].title == "Factory reset a router"  # a title match ranks first
     assert "<mark>reset</mark>" in found.content.decode()
     assert "Unreleased draft" not in found.content.decode()
     filtered = client.get("/kb/", {"q": "reset", "category": "phones"})
-    assert [a.title for a in filtered.context["results"]] == ["Voicemail setup"]
+    assert [a.title for a in filtered.context["page"]] == ["Voicemail setup"]
     assert [a.title for a in client.get("/kb/", {"category": "routers"}).context["page"]] == ["Factory reset a router"]
 
 

@@ -211,7 +211,7 @@ def test_kb_audiences_in_lists_pages_and_search(audiences, rep_a, partner_b):
         client = signed_in(user)
         listed = {a.title for a in client.get("/kb/").context["page"]}
         assert listed == titles, user
-        found = {a.title for a in client.get("/kb/", {"q": "firmware"}).context["results"]}
+        found = {a.title for a in client.get("/kb/", {"q": "firmware"}).context["page"]}
         assert found == titles, user
         for key, article in audiences.items():
             status = client.get(f"/kb/{article.pk}/").status_code
