@@ -424,7 +424,7 @@ def endpoints(actors: Actors) -> list[Endpoint]:
             portal,
             "article",
             "list",
-            f"top 50 of the articles it may read, of {articles:,}",
+            f"first 20 ranked of the articles it may read, of {articles:,}",
             **marked("kb"),
         ),
         Endpoint(
