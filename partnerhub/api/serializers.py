@@ -206,15 +206,19 @@ class StatusChangeSerializer(StrictSerializer):
 # Brands --------------------------------------------------------------------------------------------------------
 
 
+# Which portal address a brand answers on is vendor configuration: a partner admin who could claim any host name
+# could dress another portal (or the vendor's own) in their colours.
+BRAND_STAFF_ONLY_FIELDS = ("subdomain", "custom_domain")
+STAFF_ONLY_MESSAGE = "Only vendor staff can change the portal's address; ask your channel manager."
+
+
 class PartnerBrandSerializer(StrictModelSerializer):
     """How a partner's portal looks. Colours are ``#rrggbb``; the logo has its own upload endpoint."""
 
     logo_url = serializers.SerializerMethodField()
     support_phone = serializers.CharField(max_length=40, allow_blank=True, required=False, validators=[phone_validator])
 
-    # Which portal address a brand answers on is vendor configuration: a partner admin who could claim any
-    # host name could dress another portal (or the vendor's own) in their colours.
-    STAFF_ONLY_FIELDS = ("subdomain", "custom_domain")
+    STAFF_ONLY_FIELDS = BRAND_STAFF_ONLY_FIELDS
 
     class Meta:
         model = PartnerBrand
@@ -235,7 +239,11 @@ class PartnerBrandSerializer(StrictModelSerializer):
             "updated_at",
         )
         read_only_fields = ("partner", "logo_width", "logo_height", "version", "updated_at")
-        extra_kwargs = {"support_email": {"max_length": 254}}
+        # ``staff_only`` is listed with each field's messages, so the API schema names it among their error codes.
+        extra_kwargs = {
+            "support_email": {"max_length": 254},
+            **{name: {"error_messages": {"staff_only": STAFF_ONLY_MESSAGE}} for name in BRAND_STAFF_ONLY_FIELDS},
+        }
 
     @extend_schema_field(LOGO_URL_FIELD)
     def get_logo_url(self, obj: PartnerBrand) -> str | None:
@@ -245,7 +253,7 @@ class PartnerBrandSerializer(StrictModelSerializer):
         request = self.context.get("request")
         if not access.is_vendor_staff(getattr(request, "user", None)):
             errors = {
-                name: ["Only vendor staff can change the portal's address; ask your channel manager."]
+                name: [ErrorDetail(STAFF_ONLY_MESSAGE, code="staff_only")]
                 for name in self.STAFF_ONLY_FIELDS
                 if name in attrs and attrs[name] != getattr(self.instance, name, None)
             }

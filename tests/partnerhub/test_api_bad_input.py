@@ -204,6 +204,16 @@ JSON_CASES = [
         "invalid",
     ),
     ("manager_a", "patch", "/api/v1/partners/{partner}/brand/", {"subdomain": "Not A Label"}, "subdomain", "invalid"),
+    # The portal's address is vendor configuration.
+    ("admin_a", "patch", "/api/v1/partners/{partner}/brand/", {"subdomain": "elsewhere"}, "subdomain", "staff_only"),
+    (
+        "admin_a",
+        "patch",
+        "/api/v1/partners/{partner}/brand/",
+        {"custom_domain": "partners.acme.example"},
+        "custom_domain",
+        "staff_only",
+    ),
     ("manager_a", "patch", "/api/v1/partners/{partner}/", {"website": "javascript:alert(1)"}, "website", "invalid"),
     ("manager_a", "patch", "/api/v1/partners/{partner}/", {"country": "Germany"}, "country", None),
     ("admin_a", "post", "/api/v1/invitations/", {"partner": "{partner}", "email": "not an email"}, "email", "invalid"),

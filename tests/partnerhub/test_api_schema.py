@@ -128,6 +128,14 @@ def test_input_limits_are_in_the_schema(schema):
     assert set(logo) == {"multipart/form-data"}
 
 
+@pytest.mark.parametrize("field", ["Subdomain", "CustomDomain"])
+def test_a_brands_portal_address_documents_its_staff_only_error(schema, field):
+    """A partner admin who changes the portal's address gets ``staff_only`` (tests/partnerhub/test_api_bad_input.py):
+    the schema lists it among that field's error codes, so a client that validates answers accepts it."""
+    component = schema["components"]["schemas"][f"PartnersBrandPartialUpdate{field}ErrorComponent"]
+    assert "staff_only" in component["properties"]["code"]["enum"]
+
+
 def test_list_item_errors_are_documented_as_the_api_names_them(schema):
     """A list item's error is sent as ``proofs.0``: the schema documents ``attr`` as a pattern that matches it."""
     components = schema["components"]["schemas"]
