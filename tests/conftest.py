@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from partnerhub import services
@@ -90,6 +91,13 @@ def client_for(user) -> APIClient:
     _, key = services.api_token_create(actor=user, user=user, name="tests")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def browser_for(user) -> Client:
+    """A portal client signed in as ``user`` (a session, as a browser has after signing in)."""
+    client = Client()
+    client.force_login(user)
     return client
 
 

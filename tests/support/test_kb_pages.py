@@ -10,7 +10,6 @@ import pytest
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import F
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from partnerhub import services as core_services
@@ -18,15 +17,10 @@ from partnerhub.choices import MembershipRole, StaffRole
 from support import selectors, services, views
 from support.choices import ArticleAudience, ArticleStatus
 from support.models import Article, Category
+from tests.conftest import browser_for
 from tests.factories import TierFactory, make_member, make_staff
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -68,7 +62,7 @@ def reference_order(user, partner, text: str) -> list[int]:
 
 
 def test_search_results_come_a_page_at_a_time_in_rank_order(library, rep_a, partner_a):
-    client = signed_in(rep_a)
+    client = browser_for(rep_a)
     expected = reference_order(rep_a, partner_a, "router")
     assert len(expected) == 45
     seen = []
@@ -87,23 +81,23 @@ def test_search_results_come_a_page_at_a_time_in_rank_order(library, rep_a, part
 
 
 def test_a_page_past_the_last_shows_the_last(library, rep_a, partner_a):
-    page = signed_in(rep_a).get("/kb/", {"q": "router", "page": 99}).context["page"]
+    page = browser_for(rep_a).get("/kb/", {"q": "router", "page": 99}).context["page"]
     assert page.number == 3 and len(page) == 5
 
 
 def test_a_common_word_is_counted_up_to_the_cap(library, rep_a, monkeypatch):
     monkeypatch.setattr(views, "KB_COUNT_LIMIT", 30)
-    response = signed_in(rep_a).get("/kb/", {"q": "router"})
+    response = browser_for(rep_a).get("/kb/", {"q": "router"})
     html = response.content.decode()
     assert "More than 30 articles for “router”" in html
     assert "Page 1 of" not in html and "page=2" in html
     # A page past the cap is counted in full, so its numbers stay exact
-    last = signed_in(rep_a).get("/kb/", {"q": "router", "page": 3})
+    last = browser_for(rep_a).get("/kb/", {"q": "router", "page": 3})
     assert "Page 3 of 3" in last.content.decode()
 
 
 def test_a_search_reads_the_same_number_of_statements_for_few_and_many_matches(library, rep_a, writer):
-    client = signed_in(rep_a)
+    client = browser_for(rep_a)
     client.get("/kb/", {"q": "voicemail"})  # warm the session and caches
 
     def statements(q):
@@ -158,7 +152,7 @@ def own_articles(admin_a, partner_a):
 
 
 def test_the_side_card_shows_the_latest_and_every_own_article_is_listed(own_articles, admin_a):
-    client = signed_in(admin_a)
+    client = browser_for(admin_a)
     response = client.get("/kb/")
     latest = [a.title for a in response.context["own_articles"]]
     assert latest == [f"Our note {n}" for n in (7, 6, 5, 4, 3)]
@@ -176,7 +170,7 @@ def test_the_side_card_shows_the_latest_and_every_own_article_is_listed(own_arti
 def test_own_articles_filter_by_category_and_page(own_articles, admin_a, partner_a, monkeypatch):
     guides = Category.objects.create(name="Guides", slug="guides")
     services.article_save(actor=admin_a, article=own_articles[0], category=guides)
-    client = signed_in(admin_a)
+    client = browser_for(admin_a)
     assert [a.title for a in client.get("/kb/", {"mine": "1", "category": "guides"}).context["page"]] == ["Our note 0"]
     monkeypatch.setattr(views, "KB_PAGE_SIZE", 3)
     second = client.get("/kb/", {"mine": "1", "page": 2})
@@ -186,12 +180,12 @@ def test_own_articles_filter_by_category_and_page(own_articles, admin_a, partner
 
 def test_only_a_partners_admins_list_its_own_articles(own_articles, rep_a, partner_b):
     # A rep gets the readable list: published articles only, no drafts
-    rep_page = signed_in(rep_a).get("/kb/", {"mine": "1"})
+    rep_page = browser_for(rep_a).get("/kb/", {"mine": "1"})
     assert not rep_page.context["mine"]
     assert {a.status for a in rep_page.context["page"]} == {ArticleStatus.PUBLISHED}
     # Partner B's admin lists partner B's own articles: none of partner A's
     admin_b = make_member(partner_b, MembershipRole.ADMIN, username="bo-admin")
-    other = signed_in(admin_b).get("/kb/", {"mine": "1"})
+    other = browser_for(admin_b).get("/kb/", {"mine": "1"})
     assert other.context["mine"] and list(other.context["page"]) == []
     assert "Our note" not in other.content.decode()
     assert "Your team has written no articles yet" in other.content.decode()
