@@ -277,10 +277,10 @@ class ArticleSearch:
     def __init__(self, articles: QuerySet[Article], text: str):
         self.articles = articles
         self.text = text.strip()
-        self.query = SearchQuery(self.text, config="english", search_type="websearch")
+        self.search_query = SearchQuery(self.text, config="english", search_type="websearch")
 
     def _matching_keys(self) -> QuerySet:
-        return self.articles.filter(search_vector=self.query).order_by().values("pk")
+        return self.articles.filter(search_vector=self.search_query).order_by().values("pk")
 
     def count(self) -> int:
         return self._matching_keys().count()
