@@ -713,11 +713,14 @@ def help_home(request):
     partner = _help_partner(request)
     articles = selectors.articles_for_partner(partner, customers=True)
     search = (request.GET.get("q") or "").strip()[:200]
-    context = {
-        "partner": partner,
-        "search": search,
-        "results": selectors.search_articles(articles, search, limit=30 if search else 12),
-    }
+    context = {"partner": partner, "search": search}
+    if search:
+        # Every match, a page at a time in rank order, like the portal's knowledge base.
+        results = selectors.ArticleSearch(articles, search)
+        page = Paginator(results, KB_PAGE_SIZE, count_limit=KB_COUNT_LIMIT).get_page(request.GET.get("page"))
+        context.update(page=page, results=page.object_list, query=urlencode({"q": search}))
+    else:
+        context["results"] = selectors.search_articles(articles, "", limit=12)
     return render(request, "support/help/home.html", context)
 
 

@@ -1,6 +1,7 @@
 """The knowledge base a page at a time: search results page by page in rank order with an honest count, every
 article once (tiers and grants are subqueries, not joins), and a partner admin's own articles, drafts
-included, all reachable from the portal while the side card shows the latest few."""
+included, all reachable from the portal while the side card shows the latest few; the help center pages its
+search results the same way."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import F
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from partnerhub import services as core_services
@@ -199,3 +201,31 @@ def test_article_search_refuses_reads_that_are_not_pages(library, rep_a, partner
     with pytest.raises(ValueError):
         search[5:]
     assert re.search(r"router", search[0:1][0].headline)
+
+
+@pytest.fixture
+def own_cache(settings):
+    """Host lookups in a cache of this test's own: the shared Redis is flushed by other test runs at any moment."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kb"}}
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def test_the_help_center_pages_its_search_results_too(own_cache, library, partner_a, writer):
+    hidden = publish(writer, "Router notes for partners only", "router router router", customer_visible=False)
+    visitor = Client(HTTP_HOST=f"{partner_a.brand.subdomain}.localhost")
+    seen = []
+    for number in (1, 2, 3):
+        response = visitor.get("/help/", {"q": "router", "page": number})
+        html = response.content.decode()
+        assert "45 articles for “router”" in html
+        assert f"Page {number} of 3" in html
+        assert (f"page={number + 1}" in html) == (number < 3)
+        seen += [a.pk for a in response.context["results"]]
+        assert all("<mark>router</mark>" in a.headline for a in response.context["results"])
+    assert len(seen) == len(set(seen)) == 45
+    assert hidden.pk not in seen  # customers never see partner-only articles
+    # Without a search, the landing page shows the newest few, not pages
+    landing = visitor.get("/help/")
+    assert len(landing.context["results"]) == 12 and "page" not in landing.context
