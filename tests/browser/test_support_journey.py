@@ -87,7 +87,7 @@ def test_customer_files_a_request_that_is_escalated_and_answered_without_seeing_
         customer.get_by_role("searchbox", name="Search the help center").fill("router")
         customer.get_by_role("search").get_by_role("button", name="Search").click()
         expect(customer).to_have_url(f"{acme_url}/help/?q=router")
-        expect(customer.get_by_role("heading", name="Results for “router”")).to_be_visible()
+        expect(customer.get_by_role("heading", name="1 article for “router”")).to_be_visible()
         expect(customer.get_by_role("link", name="Reset your router")).to_be_visible()
 
     with journey.step("customer-reads-article", customer):
