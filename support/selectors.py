@@ -228,12 +228,13 @@ def access_article(*, user, pk, partner: Partner | None = None) -> Article:
 
 def _ranked_keys(articles: QuerySet[Article], query: SearchQuery) -> QuerySet:
     """The keys of the matches of ``query`` among ``articles``, best first (ties: newest key first)."""
-    matches = articles.filter(search_vector=query)
-    if matches.query.distinct:
-        # Rows may repeat: rank each matching key once.
-        matches = Article.objects.filter(pk__in=matches.values("pk"))
     # Ranked in the pass that finds the matches: the keys and vectors alone, never the bodies.
-    return matches.annotate(rank=SearchRank(F("search_vector"), query)).order_by("-rank", "-id").values("pk")
+    return (
+        articles.filter(search_vector=query)
+        .annotate(rank=SearchRank(F("search_vector"), query))
+        .order_by("-rank", "-id")
+        .values("pk")
+    )
 
 
 def search_articles(articles: QuerySet[Article], text: str, *, limit: int = 20, offset: int = 0) -> list[Article]:
@@ -287,9 +288,6 @@ class ArticleSearch:
 
     def count_up_to(self, limit: int) -> int:
         return self._matching_keys()[:limit].count()
-
-    def __len__(self) -> int:
-        return self.count()
 
     def __getitem__(self, k):
         if not isinstance(k, slice) or k.step is not None:

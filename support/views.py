@@ -486,28 +486,28 @@ def kb(request):
         "query": urlencode({k: v for k, v in state.items() if v}),
     }
     number = request.GET.get("page")
+    own = selectors.own_articles(user=request.user, partner=request.partner).order_by("-updated_at", "-id")
     if search:
-        results = selectors.ArticleSearch(articles, search)
-        context["page"] = Paginator(results, KB_PAGE_SIZE, count_limit=KB_COUNT_LIMIT).get_page(number)
+        context["page"] = _search_page(articles, search, number)
     elif mine:
-        own = selectors.own_articles(user=request.user, partner=request.partner)
-        if chosen is not None:
-            own = own.filter(category=chosen)
-        context["page"] = Paginator(
-            own.defer("body", "search_vector").order_by("-updated_at", "-id"), KB_PAGE_SIZE
-        ).get_page(number)
+        mine_list = own if chosen is None else own.filter(category=chosen)
+        context["page"] = Paginator(mine_list.defer("body", "search_vector"), KB_PAGE_SIZE).get_page(number)
     else:
         context["page"] = Paginator(articles.order_by("-published_at", "-id"), KB_PAGE_SIZE).get_page(number)
     if is_admin:
         # The latest few in the side card; all of them are a click away (``?mine=1``).
         context["show_own"] = True
         context["own_articles"] = list(
-            selectors.own_articles(user=request.user, partner=request.partner)
-            .select_related(None)
-            .only("id", "partner_id", "title", "status")
-            .order_by("-updated_at", "-id")[:KB_OWN_LATEST]
+            own.select_related(None).only("id", "partner_id", "title", "status")[:KB_OWN_LATEST]
         )
     return render(request, "support/kb.html", context)
+
+
+def _search_page(articles, search: str, number):
+    """One page of the ranked matches of ``search`` among ``articles``, counted up to ``KB_COUNT_LIMIT``."""
+    return Paginator(selectors.ArticleSearch(articles, search), KB_PAGE_SIZE, count_limit=KB_COUNT_LIMIT).get_page(
+        number
+    )
 
 
 def _readable_article(request, pk):
@@ -716,8 +716,7 @@ def help_home(request):
     context = {"partner": partner, "search": search}
     if search:
         # Every match, a page at a time in rank order, like the portal's knowledge base.
-        results = selectors.ArticleSearch(articles, search)
-        page = Paginator(results, KB_PAGE_SIZE, count_limit=KB_COUNT_LIMIT).get_page(request.GET.get("page"))
+        page = _search_page(articles, search, request.GET.get("page"))
         context.update(page=page, results=page.object_list, query=urlencode({"q": search}))
     else:
         context["results"] = selectors.search_articles(articles, "", limit=12)
